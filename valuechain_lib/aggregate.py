@@ -1,0 +1,136 @@
+"""Sums across companies and across quarters, only over aligned calendar periods and one currency.
+
+Companies with different fiscal years are added up only over the same calendar quarter (each
+fiscal quarter belongs to the calendar quarter whose end is nearest its period end). A sum over
+a period where a company lacks a value is NaN, with the missing companies named; never a partial
+sum passed off as the whole.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .errors import CurrencyError, PeriodError
+
+CAL_KEYS = ["calendar_year", "calendar_quarter"]
+
+
+def check_one_currency(table: pd.DataFrame, fx: dict[str, float] | None = None) -> pd.DataFrame:
+    """Return ``table`` in one currency: unchanged if it has one, converted with ``fx`` otherwise.
+
+    Parameters
+    ----------
+    fx : dict, optional
+        ``{currency: units of the target currency per unit}``, e.g. ``{"TWD": 0.031, "USD": 1.0}``.
+
+    Raises
+    ------
+    CurrencyError
+        Several currencies and no rate for one of them.
+    """
+    units = sorted(table["unit"].dropna().unique())
+    if len(units) <= 1:
+        return table
+    if fx is None or any(u not in fx for u in units):
+        by_unit = table.groupby("unit")["ticker"].unique().to_dict()
+        raise CurrencyError(
+            f"cannot add up values in {units} without exchange rates "
+            f"({', '.join(f'{u}: {sorted(t)}' for u, t in by_unit.items())}); pass fx={{currency: rate}}"
+        )
+    out = table.copy()
+    out["value"] = out["value"] * out["unit"].map(fx)
+    out["unit"] = "converted"
+    return out
+
+
+def calendar_sum(table: pd.DataFrame, by: list[str] | None = None, fx=None) -> pd.DataFrame:
+    """Add up companies' quarterly values by calendar quarter (and optional groups such as layer).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Quarterly rows of the tidy table (``freq`` ``Q`` or ``TTM``), with ``calendar_year`` and
+        ``calendar_quarter``.
+    by : list of str, optional
+        Extra grouping columns, e.g. ``["layer", "metric"]``; ``metric`` is always included.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``value`` (NaN where any company in the group lacks that quarter), ``n_companies``,
+        ``missing`` (the tickers without a value), and ``unit``.
+    """
+    if table["freq"].isin(["FY"]).any():
+        raise PeriodError("calendar_sum adds quarters (freq Q or TTM); fiscal years are not aligned")
+    table = check_one_currency(table, fx)
+    dup = table.duplicated(["ticker", "metric", "freq", *CAL_KEYS])
+    if dup.any():
+        row = table[dup].iloc[0]
+        raise PeriodError(
+            f"{row['ticker']}: two {row['metric']} values fall in calendar {row['calendar_year']} "
+            f"Q{row['calendar_quarter']}: periods are misaligned"
+        )
+    keys = list(dict.fromkeys(["metric", "freq", *(by or []), *CAL_KEYS]))
+    group_keys = [k for k in keys if k not in CAL_KEYS]
+    members = table.groupby(group_keys)["ticker"].agg(frozenset).rename("expected")
+    present = table[table["value"].notna()].groupby(keys)["ticker"].agg(frozenset).rename("present")
+    grouped = table.groupby(keys)
+    out = pd.concat([grouped["value"].sum(min_count=1), grouped["unit"].first()], axis=1).join(present)
+    out = out.reset_index().join(members, on=group_keys)
+    out["present"] = out["present"].apply(lambda s: s if isinstance(s, frozenset) else frozenset())
+    out["missing"] = [", ".join(sorted(e - p)) for e, p in zip(out["expected"], out["present"], strict=True)]
+    out["n_companies"] = out["present"].apply(len)
+    out.loc[out["missing"] != "", "value"] = float("nan")
+    return out.drop(columns=["expected", "present"])
+
+
+def calendar_years(quarters: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    """Build calendar years from calendar-aligned quarters: flows summed, balances at Q4.
+
+    A calendar year needs all four of its quarters for a flow metric; otherwise its value is NaN
+    with the missing quarters named. Companies whose fiscal year is the calendar year get back
+    their reported annual figures.
+    """
+    q = quarters[quarters["freq"] == "Q"].copy()
+    q["is_stock"] = q["metric"].map(kinds).eq("stock")
+    keys = ["ticker", "metric", "calendar_year"]
+    grouped = q.groupby(keys)
+    stats = grouped.agg(
+        value_sum=("value", lambda v: v.sum(min_count=1)),
+        n_quarters=("value", "count"),
+        quarters_present=("calendar_quarter", lambda c: sorted(int(x) for x in c.dropna())),
+        period_start=("period_start", "min"), period_end=("period_end", "max"),
+        unit=("unit", "first"), is_stock=("is_stock", "first"),
+    ).reset_index()
+    q4 = q[q["calendar_quarter"] == 4].set_index(keys)["value"]
+    stats["value"] = stats["value_sum"].where(stats["n_quarters"] == 4)
+    stock_rows = stats["is_stock"]
+    stats.loc[stock_rows, "value"] = stats.loc[stock_rows].set_index(keys).index.map(q4)
+    stats["missing_reason"] = None
+    incomplete = stats["value"].isna()
+    stats.loc[incomplete, "missing_reason"] = [
+        f"calendar quarters present: {p}; a calendar year needs all four" if not s else "no balance at calendar Q4"
+        for p, s in zip(stats.loc[incomplete, "quarters_present"], stats.loc[incomplete, "is_stock"], strict=True)
+    ]
+    stats["freq"] = "CY"
+    stats["calendar_quarter"] = pd.array([pd.NA] * len(stats), dtype="Int64")
+    stats["derivation"] = "sum of the four calendar-aligned quarters"
+    stats.loc[stock_rows, "derivation"] = "balance at the calendar Q4 period end"
+    return stats.drop(columns=["value_sum", "quarters_present", "is_stock"])
+
+
+def profit_pool(table: pd.DataFrame, universe: pd.DataFrame, metrics=("revenue", "gross_profit", "operating_income"),
+                fx=None) -> pd.DataFrame:
+    """Pool revenue, gross profit and operating income by layer and calendar quarter.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Quarterly tidy rows (``freq`` ``Q`` or ``TTM``).
+    universe : pandas.DataFrame
+        The universe table (for each ticker's layer).
+    fx : dict, optional
+        Exchange rates; without them a layer mixing currencies raises `CurrencyError`.
+    """
+    rows = table[table["metric"].isin(metrics)].merge(universe[["ticker", "layer"]], on="ticker")
+    return calendar_sum(rows, by=["layer"], fx=fx)

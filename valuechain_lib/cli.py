@@ -1,0 +1,110 @@
+"""Command line: build the snapshot from raw files, print a summary of the committed one.
+
+``python -m valuechain_lib snapshot --from ../shared/data``  (developers; needs the raw files)
+``python -m valuechain_lib summary``                          (anyone; reads the committed snapshot)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import pandas as pd
+
+from .errors import ValueChainError
+
+
+def _cmd_snapshot(args) -> int:
+    from tqdm import tqdm
+
+    from .paths import raw_data_dir
+    from .snapshot import build_snapshot, write_snapshot
+
+    raw = args.source or raw_data_dir()
+    started = time.perf_counter()
+    from .universe import universe
+
+    total = int(universe()["sec_source"].notna().sum())
+    with tqdm(desc="SEC companies", unit="co", total=total, disable=args.quiet) as bar:
+        tables = build_snapshot(raw, progress=lambda ticker: (bar.set_postfix_str(ticker), bar.update()))
+    target = write_snapshot(tables)
+    m = tables["manifest"]
+    print(f"snapshot written to {target} in {time.perf_counter() - started:.1f} s")
+    for name in ("financials", "facts_reported", "restatements", "crosschecks", "prices"):
+        print(f"  {name:<16} {len(tables[name]):>8,} rows")
+    c = m["crosschecks"]
+    print(f"  cross-checks: {c['matched']:,} of {c['compared']:,} match within ±$2M; "
+          f"{c['explained']} explained, {c['unexplained']} unexplained")
+    return 0
+
+
+def summary_table() -> pd.DataFrame:
+    """One row per company: latest quarter, and latest fiscal year's revenue, capex, OCF, capex/OCF."""
+    from .financials import financials
+    from .metrics import compute
+    from .universe import universe
+
+    quarters = financials(freq="Q", metrics="revenue")
+    latest_q = quarters.dropna(subset=["value"]).sort_values("period_end").groupby("ticker").tail(1)
+    years = compute(financials(freq="FY"), ["capex_to_ocf", "operating_margin"]).reset_index()
+    years = years.dropna(subset=["capex", "operating_cash_flow"]).sort_values("period_end").groupby("ticker").tail(1)
+    u = universe().set_index("ticker")
+    rows = []
+    for _, q in latest_q.iterrows():
+        y = years[years["ticker"] == q["ticker"]]
+        y = y.iloc[0] if not y.empty else None
+        rows.append({
+            "ticker": q["ticker"], "layer": u.loc[q["ticker"], "layer"],
+            "latest quarter": f"FY{q['fiscal_year']} {q['fiscal_period']} (CY{q['calendar_year']} Q{q['calendar_quarter']})",
+            "ends": f"{q['period_end']:%Y-%m-%d}",
+            "latest FY": "" if y is None else f"FY{y['fiscal_year']}",
+            "revenue (bn)": None if y is None else y["revenue"] / 1e9 if "revenue" in y else None,
+            "capex / OCF": None if y is None else y["capex_to_ocf"],
+            "unit": q["unit"],
+        })
+    return pd.DataFrame(rows)
+
+
+def _cmd_summary(args) -> int:
+    from .snapshot import manifest
+
+    m = manifest()
+    table = summary_table()
+    with pd.option_context("display.width", 160, "display.float_format", "{:,.2f}".format):
+        print(f"snapshot built {m['built_at']} (library {m['library_version']})")
+        print(table.drop(columns=["revenue (bn)"]).to_string(index=False))
+    return 0
+
+
+def _cmd_build(args) -> int:
+    """Until the book's chapters exist, building means loading the snapshot and summarising it."""
+    return _cmd_summary(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="valuechain", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    snap = sub.add_parser("snapshot", help="build data/snapshot from raw public files (developers)")
+    snap.add_argument("--from", dest="source", help="folder holding sec/ and prices/ (default ../shared/data)")
+    snap.add_argument("--quiet", action="store_true", help="no progress bar")
+    snap.set_defaults(func=_cmd_snapshot)
+    summ = sub.add_parser("summary", help="print a summary table of the committed snapshot")
+    summ.set_defaults(func=_cmd_summary)
+    build = sub.add_parser("build", help="build the book from the committed snapshot (no network)")
+    build.set_defaults(func=_cmd_build)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueChainError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

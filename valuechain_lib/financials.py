@@ -1,0 +1,74 @@
+"""The public view of the snapshot's financial statements: `financials`."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .aggregate import calendar_years
+from .errors import ValueChainError
+from .snapshot import load_table
+from .standardize import canonical_metrics, check_metric
+from .universe import check_tickers
+
+FREQS = ("Q", "FY", "TTM")
+
+
+def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=None) -> pd.DataFrame:
+    """Return the tidy table of financial statement figures from the committed snapshot.
+
+    Parameters
+    ----------
+    tickers : str or list of str, optional
+        Universe tickers; all companies with SEC data when omitted. An unknown ticker raises
+        `UnknownTickerError` naming it.
+    freq : {"Q", "FY", "TTM"}
+        Discrete fiscal quarters (derived from year-to-date figures where not reported), fiscal
+        years, or trailing twelve months (sum of four consecutive quarters; balance-sheet metrics
+        at the period end).
+    calendar : bool
+        With ``True``, periods are labelled and aligned by calendar: quarters (and TTM) keep their
+        calendar quarter (the one whose end is nearest the fiscal period end), and ``freq="FY"``
+        gives calendar years built from four calendar-aligned quarters (``fiscal_period`` ``CY``),
+        so companies with different fiscal years can be added up.
+    metrics : str or list of str, optional
+        Canonical metric names (see `valuechain_lib.standardize.canonical_metrics`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``ticker, metric, freq, fiscal_year, fiscal_period, period_start, period_end,
+        calendar_year, calendar_quarter, value, unit, accession, form, filed, tag, source,
+        derivation, missing_reason``. ``value`` is in units of ``unit`` (USD, TWD), not millions;
+        capex is a positive outflow; a missing value is NaN with ``missing_reason`` set.
+
+    Examples
+    --------
+    >>> q = financials("NVDA", metrics="revenue")
+    >>> q[["fiscal_year", "fiscal_period", "calendar_year", "calendar_quarter"]].iloc[-1].tolist()
+    [2027, 'Q1', 2026, 1]
+    """
+    if freq not in FREQS:
+        raise ValueChainError(f"freq must be one of {FREQS}, not {freq!r}")
+    table = load_table("financials")
+    if tickers is not None:
+        wanted = check_tickers(tickers)
+        no_data = [t for t in wanted if t not in set(table["ticker"])]
+        if no_data:
+            raise ValueChainError(f"no SEC financial data in the snapshot for {no_data} (prices only)")
+        table = table[table["ticker"].isin(wanted)]
+    if metrics is not None:
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+        for m in metrics:
+            check_metric(m)
+        table = table[table["metric"].isin(metrics)]
+    if calendar and freq == "FY":
+        years = calendar_years(table, canonical_metrics())
+        years["fiscal_period"] = "CY"
+        years["fiscal_year"] = pd.NA
+        for col in ("accession", "form", "filed", "tag", "source"):
+            years[col] = pd.NA
+        return years.reindex(columns=table.columns).reset_index(drop=True)
+    out = table[table["freq"] == freq]
+    if calendar:
+        out = out[out["calendar_year"].notna()]
+    return out.reset_index(drop=True)

@@ -1,0 +1,327 @@
+"""Build, validate, write and load the committed snapshot in ``data/snapshot/``.
+
+The snapshot is derived from raw public files with the project's own code (`build_snapshot`),
+written to a new folder beside the old one, validated, and only then swapped in
+(`write_snapshot`): a failure at any step leaves the previous snapshot as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .crosschecks import run_all
+from .errors import SnapshotError
+from .paths import data_dir
+from .quarters import TIDY_COLUMNS, tidy_periods
+from .sec import read_company, source_files
+from .standardize import (
+    REPORTED_COLUMNS,
+    RESTATEMENT_COLUMNS,
+    canonical_metrics,
+    standardize_company,
+    tag_map,
+)
+from .universe import universe
+
+SNAPSHOT_FOLDER = "snapshot"
+FIRST_FISCAL_YEAR = 2015
+TABLE_FILES = {
+    "financials": "financials.csv",
+    "facts_reported": "facts_reported.csv",
+    "restatements": "restatements.csv",
+    "crosschecks": "crosschecks.csv",
+    "prices": "prices.csv",
+    "price_diagnostics": "price_diagnostics.csv",
+}
+DATE_COLUMNS = {
+    "financials": ["period_start", "period_end", "filed"],
+    "facts_reported": ["period_start", "period_end", "filed"],
+    "restatements": ["period_start", "period_end", "old_filed", "new_filed"],
+    "crosschecks": ["period_end"],
+    "prices": ["date"],
+}
+
+
+def snapshot_dir(base: Path | None = None) -> Path:
+    """Return the folder of the committed snapshot (``data/snapshot``)."""
+    return Path(base or data_dir()) / SNAPSHOT_FOLDER
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _ifrs_only_tags() -> set[str]:
+    tags = tag_map()
+    return set(tags.loc[tags["taxonomy"] == "ifrs-full", "tag"]) - set(tags.loc[tags["taxonomy"] == "us-gaap", "tag"])
+
+
+def build_financials(raw_dir: Path, companies: pd.DataFrame, progress=None):
+    """Read and standardize every company with SEC data; return (tidy, reported, restatements, files).
+
+    ``progress`` is an optional callable taking the ticker being read.
+    """
+    reported, restatements, files = [], [], []
+    ifrs_only = _ifrs_only_tags()
+    for _, company in companies[companies["sec_source"].notna()].iterrows():
+        if progress:
+            progress(company["ticker"])
+        raw = read_company(raw_dir / "sec", company["ticker"], company["cik"], company["sec_source"], ifrs_only)
+        rep, rst = standardize_company(raw, company)
+        reported.append(rep)
+        restatements.append(rst)
+        for path in source_files(raw_dir / "sec", company["ticker"], company["sec_source"]):
+            files.append({"ticker": company["ticker"], "path": path})
+    reported = pd.concat(reported, ignore_index=True)
+    reported = reported[reported["fiscal_year"] >= FIRST_FISCAL_YEAR].reset_index(drop=True)
+    restatements = pd.concat(restatements, ignore_index=True)
+    restatements = restatements[restatements["period_end"] >= f"{FIRST_FISCAL_YEAR - 1}-01-01"]
+    tidy = tidy_periods(reported, canonical_metrics())
+    return tidy, reported, restatements.reset_index(drop=True), files
+
+
+def _retrieval_date(path: Path) -> str | None:
+    """The ``fetched`` date a saved companyfacts wrapper carries, if any."""
+    if not path.name.endswith(".companyfacts.json"):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        head = handle.read(400)
+    marker = '"fetched":'
+    if marker in head:
+        return head.split(marker, 1)[1].split('"')[1]
+    return None
+
+
+def build_snapshot(raw_dir, progress=None) -> dict[str, pd.DataFrame | dict]:
+    """Derive every snapshot table from the raw public files under ``raw_dir``.
+
+    Parameters
+    ----------
+    raw_dir : str or Path
+        A folder laid out as ``../shared/data`` (``sec/``, ``prices/``).
+
+    Returns
+    -------
+    dict
+        Table name → DataFrame (see `TABLE_FILES`), plus ``manifest``.
+    """
+    from .prices import build_prices
+
+    raw_dir = Path(raw_dir)
+    if not (raw_dir / "sec").is_dir():
+        raise SnapshotError(f"no raw SEC folder at {raw_dir / 'sec'}; pass --from <folder holding sec/ and prices/>")
+    companies = universe()
+    tidy, reported, restatements, files = build_financials(raw_dir, companies, progress)
+    checks = run_all(reported, tidy, restatements)
+    price_table, diagnostics = build_prices(raw_dir / "prices")
+    tables = {
+        "financials": tidy, "facts_reported": reported, "restatements": restatements,
+        "crosschecks": checks, "prices": price_table, "price_diagnostics": diagnostics,
+    }
+    tables["manifest"] = _manifest(raw_dir, companies, tables, files)
+    return tables
+
+
+def _manifest(raw_dir: Path, companies: pd.DataFrame, tables: dict, files: list[dict]) -> dict:
+    tidy, reported = tables["financials"], tables["facts_reported"]
+    sources = []
+    for item in files:
+        path = item["path"]
+        sources.append({
+            "ticker": item["ticker"], "path": str(path.relative_to(raw_dir)), "bytes": path.stat().st_size,
+            "sha256": _sha256(path), "retrieved": _retrieval_date(path),
+        })
+    for path in sorted((raw_dir / "prices").rglob("*.csv")):
+        sources.append({"ticker": None, "path": str(path.relative_to(raw_dir)), "bytes": path.stat().st_size,
+                        "sha256": _sha256(path), "retrieved": None})
+    per_company = {}
+    quarters = tidy[(tidy["freq"] == "Q") & tidy["value"].notna()]
+    for ticker, group in reported.groupby("ticker"):
+        latest = quarters[quarters["ticker"] == ticker].sort_values("period_end").iloc[-1]
+        per_company[ticker] = {
+            "source": group["source"].iloc[0].split(" (")[0] if "flujo" not in group["source"].iloc[0]
+            else group["source"].iloc[0],
+            "accessions": sorted(group["accession"].dropna().unique().tolist()),
+            "latest_period_end": f"{latest['period_end']:%Y-%m-%d}",
+            "latest_fiscal_period": f"FY{int(latest['fiscal_year'])} {latest['fiscal_period']}",
+            "latest_filed": f"{group['filed'].max():%Y-%m-%d}",
+            "unit": group["unit"].iloc[0],
+        }
+    prices = tables["prices"]
+    checks = tables["crosschecks"]
+    return {
+        "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "library_version": __version__,
+        "first_fiscal_year": FIRST_FISCAL_YEAR,
+        "sources": sources,
+        "companies": per_company,
+        "prices_last_date": {t: f"{d:%Y-%m-%d}" for t, d in prices.groupby("ticker")["date"].max().items()},
+        "companies_without_sec_data": sorted(set(companies["ticker"]) - set(per_company)),
+        "crosschecks": {
+            "compared": int(len(checks)), "matched": int(checks["match"].sum()),
+            "explained": int((~checks["match"] & (checks["reason"] != "unexplained")).sum()),
+            "unexplained": int((checks["reason"] == "unexplained").sum()),
+        },
+        "restatements": int(len(tables["restatements"])),
+    }
+
+
+def validate(tables: dict, previous: dict | None = None) -> None:
+    """Refuse a snapshot with a broken schema, duplicate periods, values missing without a reason,
+    or (against ``previous``) a company or metric that vanished.
+
+    Raises
+    ------
+    SnapshotError
+        Naming the table, company and field at fault.
+    """
+    tidy = tables["financials"]
+    missing_cols = [c for c in TIDY_COLUMNS if c not in tidy.columns]
+    if missing_cols:
+        raise SnapshotError(f"financials: missing column(s) {missing_cols}")
+    missing_cols = [c for c in REPORTED_COLUMNS if c not in tables["facts_reported"].columns]
+    if missing_cols:
+        raise SnapshotError(f"facts_reported: missing column(s) {missing_cols}")
+    if list(tables["restatements"].columns) != RESTATEMENT_COLUMNS:
+        raise SnapshotError("restatements: unexpected columns")
+    dup = tidy.duplicated(["ticker", "metric", "freq", "fiscal_year", "fiscal_period"])
+    if dup.any():
+        row = tidy[dup].iloc[0]
+        raise SnapshotError(
+            f"financials: duplicate period {row['ticker']} {row['metric']} {row['freq']} "
+            f"FY{row['fiscal_year']} {row['fiscal_period']}")
+    silent = tidy["value"].isna() & tidy["missing_reason"].isna()
+    if silent.any():
+        row = tidy[silent].iloc[0]
+        raise SnapshotError(f"financials: {row['ticker']} {row['metric']} FY{row['fiscal_year']} "
+                            f"{row['fiscal_period']} is missing without a reason")
+    if previous is not None:
+        old = previous["financials"]
+        lost = sorted(set(old["ticker"]) - set(tidy["ticker"]))
+        if lost:
+            raise SnapshotError(f"financials: companies lost since the previous snapshot: {lost}")
+        had = set(map(tuple, old.loc[old["value"].notna(), ["ticker", "metric"]].drop_duplicates().to_numpy()))
+        has = set(map(tuple, tidy.loc[tidy["value"].notna(), ["ticker", "metric"]].drop_duplicates().to_numpy()))
+        vanished = sorted(had - has)
+        if vanished:
+            raise SnapshotError(f"financials: metrics that had values and now have none: {vanished}")
+        old_prices, new_prices = previous["prices"], tables["prices"]
+        lost = sorted(set(old_prices["ticker"]) - set(new_prices["ticker"]))
+        if lost:
+            raise SnapshotError(f"prices: tickers lost since the previous snapshot: {lost}")
+
+
+def _write_table(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, date_format="%Y-%m-%d", float_format="%.10g", lineterminator="\n")
+
+
+def write_snapshot(tables: dict, base: Path | None = None) -> Path:
+    """Validate ``tables`` and swap them in as the snapshot, atomically.
+
+    The tables are written to a temporary folder beside ``data/snapshot``, re-read, validated
+    against the current snapshot, then renamed into place. Until the final rename, the previous
+    snapshot is untouched; if the process dies between the two renames, `load_table` still finds
+    the previous snapshot under ``snapshot.previous``.
+    """
+    target = snapshot_dir(base)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    previous = None
+    if (target / "manifest.json").exists():
+        previous = {name: load_table(name, base) for name in ("financials", "prices")}
+    validate(tables, previous)
+    staging = Path(tempfile.mkdtemp(prefix=".snapshot-new-", dir=target.parent))
+    try:
+        manifest = dict(tables["manifest"])
+        manifest["tables"] = {}
+        for name, filename in TABLE_FILES.items():
+            _write_table(tables[name], staging / filename)
+            manifest["tables"][name] = {"file": filename, "rows": int(len(tables[name])),
+                                        "sha256": _sha256(staging / filename)}
+        with open(staging / "manifest.json", "w", encoding="utf-8") as handle:
+            json.dump(manifest, handle, indent=1, sort_keys=False)
+            handle.write("\n")
+        for handle_path in staging.iterdir():  # flush to disk before the swap
+            fd = os.open(handle_path, os.O_RDONLY)
+            os.fsync(fd)
+            os.close(fd)
+        reread = {name: _read_table(staging / TABLE_FILES[name], name) for name in ("financials", "prices")}
+        validate({**tables, **reread}, previous)
+        _swap_in(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    load_table.cache_clear()
+    return target
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    backup = target.with_name(target.name + ".previous")
+    if backup.exists():
+        shutil.rmtree(backup)
+    if target.exists():
+        os.rename(target, backup)
+    os.rename(staging, target)
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+def _read_table(path: Path, name: str) -> pd.DataFrame:
+    dtypes = {"accession": "string", "tag": "string", "form": "string", "source": "string",
+              "missing_reason": "string", "derivation": "string", "unit": "string"}
+    if name == "prices":
+        from .prices import read_prices_csv
+        return read_prices_csv(path)
+    frame = pd.read_csv(path, dtype={k: v for k, v in dtypes.items()}, low_memory=False)
+    for col in DATE_COLUMNS.get(name, []):
+        if col in frame:
+            frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d")
+    for col in ("calendar_year", "calendar_quarter", "fiscal_quarter"):
+        if col in frame:
+            frame[col] = frame[col].astype("Int64")
+    return frame
+
+
+@lru_cache(maxsize=16)
+def _load_cached(folder: str, name: str) -> pd.DataFrame:
+    return _read_table(Path(folder) / TABLE_FILES[name], name)
+
+
+def _live_folder(base: Path | None) -> Path:
+    target = snapshot_dir(base)
+    if (target / "manifest.json").exists():
+        return target
+    backup = target.with_name(target.name + ".previous")
+    if (backup / "manifest.json").exists():  # a swap was interrupted between its two renames
+        return backup
+    raise SnapshotError(
+        f"no snapshot at {target}: run `python -m valuechain_lib snapshot --from ../shared/data` "
+        "(developers) or `python -m valuechain_lib refresh` (live data)")
+
+
+def load_table(name: str, base: Path | None = None) -> pd.DataFrame:
+    """Load one snapshot table by name (see `TABLE_FILES`); cached, returned as a copy."""
+    if name not in TABLE_FILES:
+        raise SnapshotError(f"unknown snapshot table {name!r}; known: {', '.join(TABLE_FILES)}")
+    return _load_cached(str(_live_folder(base)), name).copy()
+
+
+load_table.cache_clear = _load_cached.cache_clear
+
+
+def manifest(base: Path | None = None) -> dict:
+    """Return the snapshot's manifest (sources with checksums, accessions, row counts, latest periods)."""
+    with open(_live_folder(base) / "manifest.json", encoding="utf-8") as handle:
+        return json.load(handle)
