@@ -14,6 +14,8 @@ def pytest_configure(config):
     # The --disable-socket guard lives in pyproject's addopts; refuse to run without the plugin.
     if not config.pluginmanager.hasplugin("pytest_socket") and not config.pluginmanager.hasplugin("socket"):
         raise pytest.UsageError("pytest-socket is required: the suite must not touch the network")
+    if not config.getoption("disable_socket", default=False):
+        raise pytest.UsageError("run the suite with --disable-socket (set in pyproject's addopts)")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
+from valuechain_lib.errors import PeriodError
 from valuechain_lib.periods import (
     calendar_quarter,
     calendar_year_of_fiscal_year,
@@ -18,7 +19,6 @@ from valuechain_lib.periods import (
     quarters_spanned,
     snap_to_month_end,
 )
-from valuechain_lib.errors import PeriodError
 
 
 def _dates(*values) -> pd.Series:

@@ -94,11 +94,12 @@ def calendar_years(quarters: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFram
     q = quarters[quarters["freq"] == "Q"].copy()
     q["is_stock"] = q["metric"].map(kinds).eq("stock")
     keys = ["ticker", "metric", "calendar_year"]
+    q["present_quarter"] = q["calendar_quarter"].where(q["value"].notna())
     grouped = q.groupby(keys)
     stats = grouped.agg(
         value_sum=("value", lambda v: v.sum(min_count=1)),
         n_quarters=("value", "count"),
-        quarters_present=("calendar_quarter", lambda c: sorted(int(x) for x in c.dropna())),
+        quarters_present=("present_quarter", lambda c: sorted(int(x) for x in c.dropna())),
         period_start=("period_start", "min"), period_end=("period_end", "max"),
         unit=("unit", "first"), is_stock=("is_stock", "first"),
     ).reset_index()

@@ -78,8 +78,11 @@ def _cmd_summary(args) -> int:
 
 
 def _cmd_build(args) -> int:
-    """Until the book's chapters exist, building means loading the snapshot and summarising it."""
-    return _cmd_summary(args)
+    """Summarise the committed snapshot, then build the HTML book from it (no network)."""
+    from .book import build
+
+    _cmd_summary(args)
+    return build()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +55,6 @@ EX_DIV_RATIO_STEP = 5e-5
 SUFFIX_CURRENCY = {"": "USD", ".KS": "KRW", ".KQ": "KRW"}
 
 #: Snapshot sub-folders searched for ``prices.csv`` after ``data_dir()`` itself (see snapshot.py).
-SNAPSHOT_FOLDERS = ("snapshot", "snapshot.previous")
 
 SOURCES_FILE = MAPPINGS_DIR / "price_sources.csv"
 QUIRKS_FILE = MAPPINGS_DIR / "price_quirks.csv"
@@ -128,7 +126,7 @@ def price_quirks(path: str | Path | None = None) -> pd.DataFrame:
 
 def _field(row, key: str) -> str | None:
     value = row.get(key) if hasattr(row, "get") else getattr(row, key, None)
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+    if value is None or (np.ndim(value) == 0 and pd.isna(value)) or str(value) == "":
         return None
     return str(value)
 
@@ -593,22 +591,8 @@ def read_prices_csv(path: str | Path) -> pd.DataFrame:
     return df[list(COLUMNS)]
 
 
-@lru_cache(maxsize=2)
-def _cached(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
-    return read_prices_csv(path)
-
-
-def snapshot_prices_path() -> Path:
-    """Return the committed price file: ``data_dir()/"prices.csv"`` if present, else the snapshot
-    folder's copy (``data_dir()/"snapshot"/"prices.csv"``, or ``snapshot.previous`` while a swap is
-    interrupted). Returns the first location when none exists (for the error message)."""
-    base = data_dir()
-    candidates = [base / "prices.csv", *(base / folder / "prices.csv" for folder in SNAPSHOT_FOLDERS)]
-    return next((c for c in candidates if c.is_file()), candidates[0])
-
-
 def prices(tickers=None, path: str | Path | None = None) -> pd.DataFrame:
-    """Load the committed price snapshot (``data_dir()/"prices.csv"``), optionally filtered.
+    """Load the committed price snapshot (``data/snapshot/prices.csv``), optionally filtered.
 
     Parameters
     ----------
@@ -616,8 +600,7 @@ def prices(tickers=None, path: str | Path | None = None) -> pd.DataFrame:
         Universe tickers (``NVDA``, ``SKHYNIX``), price tickers (``000660.KS``) or benchmarks
         (``SPY``). Default: every ticker in the snapshot.
     path : str or Path, optional
-        Another snapshot file (default `snapshot_prices_path`: ``data_dir()/"prices.csv"``, else
-        ``data_dir()/"snapshot"/"prices.csv"``).
+        Another price file; by default the committed snapshot's ``prices.csv``.
 
     Returns
     -------
@@ -631,11 +614,16 @@ def prices(tickers=None, path: str | Path | None = None) -> pd.DataFrame:
     SnapshotError
         No snapshot file, or a known ticker absent from it.
     """
-    p = Path(path) if path is not None else snapshot_prices_path()
-    if not p.is_file():
-        raise SnapshotError(f"price snapshot not found: {p} (build it with the snapshot command)")
-    st = p.stat()
-    table = _cached(str(p.resolve()), st.st_mtime_ns, st.st_size)
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise SnapshotError(f"price snapshot not found: {p} (build it with the snapshot command)")
+        table = read_prices_csv(p)
+    else:
+        from .snapshot import load_table  # the snapshot module owns where the committed tables live
+
+        p = "the committed snapshot"
+        table = load_table("prices")
     if tickers is None:
         return table.copy()
     wanted = resolve_price_tickers(tickers)

@@ -204,9 +204,12 @@ def tidy_periods(reported: pd.DataFrame, metrics: dict[str, str], fiscal_year_en
     quarters["freq"] = "Q"
     # A gap keeps its quarter's dates (taken from the company's other metrics) so it aligns in calendar time.
     keys = ["ticker", "fiscal_year", "fiscal_period"]
-    for col in ("period_start", "period_end"):
+    gap = quarters["value"].isna()
+    is_flow = quarters["metric"].map(metrics).eq("flow")
+    for col, rows in (("period_end", gap), ("period_start", gap & is_flow)):  # a balance has no start
         known = quarters.dropna(subset=[col]).groupby(keys)[col].max()
-        quarters[col] = quarters[col].fillna(quarters.set_index(keys).index.map(known).to_series(index=quarters.index))
+        fill = quarters.set_index(keys).index.map(known).to_series(index=quarters.index)
+        quarters.loc[rows, col] = quarters.loc[rows, col].fillna(fill[rows])
     # A derived quarter whose inputs are missing says which.
     no_value = quarters["value"].isna() & quarters["metric"].map(metrics).eq("flow")
     partial = no_value & quarters.set_index(["ticker", "metric"]).index.isin(list(present))

@@ -45,7 +45,9 @@ def parse_json_text(text: str, where: str):
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = "truncated" if exc.pos >= len(text.rstrip()) - 1 else "malformed"
+        body = text.rstrip()
+        unterminated = exc.msg.startswith("Unterminated string") and '"' not in body[exc.pos + 1:]
+        hint = "truncated" if exc.pos >= len(body) or unterminated else "malformed"
         raise SourceFileError(
             f"{where}: {hint} JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from exc

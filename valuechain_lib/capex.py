@@ -1,0 +1,161 @@
+"""Hyperscaler capex against operating cash flow, per company and combined, by calendar quarter (claim B2)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .aggregate import calendar_sum
+from .financials import financials
+from .metrics import (
+    get_capex_to_ocf,
+    get_free_cash_flow,
+    get_free_cash_flow_after_leases,
+)
+from .universe import universe
+
+ITEMS = ("capex", "operating_cash_flow", "finance_lease_principal_payments")
+COMBINED = "Combined"
+
+
+def hyperscalers() -> list[str]:
+    """Tickers whose universe sub-layer is ``hyperscaler`` (AMZN, MSFT, GOOGL, META, ORCL)."""
+    u = universe()
+    return u.loc[u["sub_layer"] == "hyperscaler", "ticker"].tolist()
+
+
+def _calendar_label(year, quarter) -> str:
+    return f"{int(year)} Q{int(quarter)}"
+
+
+def capex_vs_cash(tickers=None, freq: str = "TTM", since: int = 2018) -> pd.DataFrame:
+    """Capex, operating cash flow and free cash flow per company and combined, by calendar quarter.
+
+    Parameters
+    ----------
+    tickers : list of str, optional
+        Defaults to `hyperscalers`.
+    freq : {"TTM", "Q"}
+        Trailing twelve months ending in each calendar quarter, or the quarter alone.
+    since : int
+        First calendar year shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ticker (and ``Combined``) and calendar quarter: ``capex``,
+        ``operating_cash_flow``, ``finance_lease_principal_payments`` (USD), ``free_cash_flow``
+        (OCF − capex), ``free_cash_flow_after_leases`` (also less finance-lease principal),
+        ``capex_to_ocf``, ``quarter_end`` (the calendar quarter's last day), ``fiscal_label`` of the
+        company's own quarter, ``missing`` (companies lacking a value in a combined row).
+        The combined row adds companies only over the same calendar quarter and is NaN where any
+        company lacks the figure; the lease-adjusted combined figure is NaN where any company does
+        not report finance-lease principal (Alphabet and Oracle do not, under us-gaap tags).
+    """
+    tickers = list(tickers or hyperscalers())
+    table = financials(tickers, freq=freq, calendar=True, metrics=list(ITEMS))
+    table = table[table["calendar_year"] >= since]
+    keys = ["ticker", "calendar_year", "calendar_quarter"]
+    wide = table.set_index([*keys, "metric"])["value"].unstack("metric").reindex(columns=list(ITEMS))
+    labels = table.groupby(keys)[["fiscal_year", "fiscal_period"]].first()
+    wide["fiscal_label"] = ("FY" + labels["fiscal_year"].astype(str) + " " + labels["fiscal_period"])
+    wide["missing"] = ""
+    wide = wide.reset_index()
+    sums = calendar_sum(table, by=None)
+    combined = sums.set_index(["calendar_year", "calendar_quarter", "metric"])["value"].unstack("metric")
+    combined = combined.reindex(columns=list(ITEMS))
+    gaps = sums[sums["missing"] != ""].assign(text=lambda d: d["metric"] + ": " + d["missing"])
+    gaps = gaps.groupby(["calendar_year", "calendar_quarter"])["text"].agg("; ".join)
+    combined["missing"] = gaps.reindex(combined.index).fillna("")
+    combined["fiscal_label"] = "calendar-aligned sum"
+    combined = combined.reset_index().assign(ticker=COMBINED)
+    out = pd.concat([wide, combined], ignore_index=True)
+    out["free_cash_flow"] = get_free_cash_flow(out["operating_cash_flow"], out["capex"])
+    out["free_cash_flow_after_leases"] = get_free_cash_flow_after_leases(
+        out["operating_cash_flow"], out["capex"], out["finance_lease_principal_payments"])
+    out["capex_to_ocf"] = get_capex_to_ocf(out["capex"], out["operating_cash_flow"])
+    out["quarter_end"] = pd.PeriodIndex.from_fields(
+        year=out["calendar_year"].astype(int), quarter=out["calendar_quarter"].astype(int), freq="Q"
+    ).to_timestamp(how="end").normalize()
+    out["calendar_label"] = [_calendar_label(y, q) for y, q in zip(out["calendar_year"], out["calendar_quarter"],
+                                                                     strict=True)]
+    return out.sort_values(["ticker", "quarter_end"]).reset_index(drop=True)
+
+
+def since_when(series: pd.Series, threshold: float) -> pd.Timestamp | None:
+    """Return the first date from which ``series`` stays at or above ``threshold`` to its end.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        Values indexed by date, ascending; NaN entries are skipped.
+
+    Returns
+    -------
+    pandas.Timestamp or None
+        None when the latest value is below the threshold.
+
+    Examples
+    --------
+    >>> s = pd.Series([0.4, 0.7, 0.5, 0.8, 0.9], index=pd.date_range("2024-03-31", periods=5, freq="QE"))
+    >>> since_when(s, 0.75)
+    Timestamp('2025-03-31 00:00:00')
+    """
+    s = series.dropna()
+    if s.empty or s.iloc[-1] < threshold:
+        return None
+    below = s[s < threshold]
+    after = s.index[s.index > below.index[-1]] if not below.empty else s.index
+    return after[0]
+
+
+def combined_summary(frame: pd.DataFrame, threshold: float = 0.75) -> dict:
+    """Summarise the combined capex/OCF series: latest value, peak, and since when above ``threshold``.
+
+    Returns
+    -------
+    dict
+        ``latest_label``, ``latest_ratio``, ``latest_capex``, ``latest_ocf``, ``latest_fcf``,
+        ``latest_fcf_after_leases`` (NaN if not every company reports lease principal),
+        ``first_label`` and ``first_ratio`` (the first quarter shown), ``peak_ratio``, ``peak_label``,
+        ``above_since`` (calendar label or None), ``threshold``, ``negative_fcf_companies`` (tickers
+        whose latest free cash flow is negative).
+    """
+    combined = frame[frame["ticker"] == COMBINED].dropna(subset=["capex_to_ocf"]).set_index("quarter_end")
+    latest = combined.iloc[-1]
+    peak = combined["capex_to_ocf"].idxmax()
+    since = since_when(combined["capex_to_ocf"], threshold)
+    companies = frame[frame["ticker"] != COMBINED].dropna(subset=["free_cash_flow"])
+    last_rows = companies.sort_values("quarter_end").groupby("ticker").tail(1)
+    return {
+        "latest_label": latest["calendar_label"], "latest_ratio": float(latest["capex_to_ocf"]),
+        "latest_capex": float(latest["capex"]), "latest_ocf": float(latest["operating_cash_flow"]),
+        "latest_fcf": float(latest["free_cash_flow"]),
+        "latest_fcf_after_leases": float(latest["free_cash_flow_after_leases"]),
+        "first_label": combined["calendar_label"].iloc[0], "first_ratio": float(combined["capex_to_ocf"].iloc[0]),
+        "peak_ratio": float(combined.loc[peak, "capex_to_ocf"]), "peak_label": combined.loc[peak, "calendar_label"],
+        "above_since": None if since is None else combined.loc[since, "calendar_label"],
+        "threshold": threshold,
+        "negative_fcf_companies": sorted(last_rows.loc[last_rows["free_cash_flow"] < 0, "ticker"]),
+    }
+
+
+def verdict(summary: dict) -> str:
+    """Return the chapter's verdict on claim B2 as a sentence computed from `combined_summary`.
+
+    Rule: *supported* when combined trailing capex is at or above the threshold share of operating
+    cash flow in the latest calendar quarter; *not supported* otherwise.
+    """
+    ratio, threshold = summary["latest_ratio"], summary["threshold"]
+    status = "supported" if ratio >= threshold else "not supported"
+    since = (f"; the ratio has stayed at or above {threshold:.0%} since {summary['above_since']}"
+             if summary["above_since"] else "")
+    neg = summary["negative_fcf_companies"]
+    neg_text = (f" Free cash flow after capex is already negative for {', '.join(neg)}." if neg
+                else " No company's trailing free cash flow is negative yet.")
+    return (
+        f"**Verdict on B2: {status}.** In the twelve months to calendar {summary['latest_label']}, the five "
+        f"hyperscalers together spent {summary['latest_ratio']:.0%} of their operating cash flow on capex "
+        f"(${summary['latest_capex'] / 1e9:,.0f}bn of ${summary['latest_ocf'] / 1e9:,.0f}bn), up from "
+        f"{summary['first_ratio']:.0%} in {summary['first_label']}{since}. Combined free cash flow was "
+        f"${summary['latest_fcf'] / 1e9:,.0f}bn.{neg_text}"
+    )

@@ -1,0 +1,184 @@
+"""Margins by company and the profit pool by layer, calendar-aligned (claims A3, A8)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .aggregate import profit_pool
+from .financials import financials
+from .metrics import get_gross_margin, get_gross_profit, get_operating_margin
+from .universe import universe
+
+POOL_METRICS = ("revenue", "operating_income")
+
+
+def complete_panel(table: pd.DataFrame, metrics, since_year: int, until=None) -> tuple[list[str], dict[str, str]]:
+    """Split companies into those with every calendar quarter of ``metrics`` in the window and the rest.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Calendar-aligned tidy rows (one frequency).
+    metrics : sequence of str
+    since_year : int
+        First calendar year of the window.
+    until : tuple (year, quarter), optional
+        Last calendar quarter of the window; defaults to the latest quarter that the most companies
+        reach.
+
+    Returns
+    -------
+    (kept, excluded)
+        ``kept``: tickers with a value for every metric and quarter; ``excluded``: ticker → reason
+        (first and last quarter present, or the quarters missing).
+    """
+    rows = table[table["metric"].isin(metrics) & (table["calendar_year"] >= since_year)]
+    rows = rows.assign(qi=rows["calendar_year"].astype(int) * 4 + rows["calendar_quarter"].astype(int) - 1)
+    have = rows[rows["value"].notna()]
+    if until is None:
+        last_by_company = have.groupby("ticker")["qi"].max()
+        last = int(last_by_company.mode().max())
+    else:
+        last = until[0] * 4 + until[1] - 1
+    first = since_year * 4
+    span = set(range(first, last + 1))
+    kept, excluded = [], {}
+    for ticker, group in rows.groupby("ticker"):
+        missing = []
+        for metric in metrics:
+            got = set(group.loc[(group["metric"] == metric) & group["value"].notna(), "qi"])
+            lacking = sorted(span - got)
+            if lacking:
+                missing.append(f"{metric} lacks {len(lacking)} of {len(span)} quarters "
+                               f"(first gap {lacking[0] // 4} Q{lacking[0] % 4 + 1})")
+        if missing:
+            excluded[ticker] = "; ".join(missing)
+        else:
+            kept.append(ticker)
+    return kept, excluded
+
+
+def layer_pool(since_year: int = 2021, freq: str = "TTM") -> tuple[pd.DataFrame, dict[str, str]]:
+    """Revenue and operating income pooled by layer, by calendar quarter, over a fixed set of companies.
+
+    Only companies reporting in USD with every quarter of the window are pooled, so the pool does
+    not jump when a company enters the data; the others are returned with the reason.
+
+    Returns
+    -------
+    (pool, excluded)
+        ``pool``: one row per layer and calendar quarter with ``revenue``, ``operating_income`` (USD)
+        and ``operating_margin``, ``companies`` (the tickers pooled) and ``quarter_end``;
+        ``excluded``: ticker → reason.
+    """
+    u = universe()
+    table = financials(freq=freq, calendar=True, metrics=list(POOL_METRICS))
+    usd = set(u.loc[u["currency"] == "USD", "ticker"])
+    other_currency = {t: f"reports in {c} (no exchange rate applied)" for t, c in
+                      u.set_index("ticker")["currency"].items() if t not in usd and t in set(table["ticker"])}
+    table = table[table["ticker"].isin(usd)]
+    kept, excluded = complete_panel(table, POOL_METRICS, since_year)
+    excluded.update(other_currency)
+    last_q = table[table["ticker"].isin(kept) & table["value"].notna()]
+    last = last_q.groupby("ticker").apply(
+        lambda g: int(g["calendar_year"].max()) * 4 + int(g.loc[g["calendar_year"] == g["calendar_year"].max(),
+                                                               "calendar_quarter"].max()) - 1,
+        include_groups=False).min()
+    table = table[table["ticker"].isin(kept) & (table["calendar_year"] >= since_year)]
+    qi = table["calendar_year"].astype(int) * 4 + table["calendar_quarter"].astype(int) - 1
+    table = table[qi <= last]
+    pool = profit_pool(table, u, metrics=POOL_METRICS)
+    wide = pool.set_index(["layer", "calendar_year", "calendar_quarter", "metric"])["value"].unstack("metric")
+    wide = wide.reset_index()
+    wide["operating_margin"] = get_operating_margin(wide["operating_income"], wide["revenue"])
+    members = u[u["ticker"].isin(kept)].groupby("layer")["ticker"].agg(lambda t: ", ".join(sorted(t)))
+    wide["companies"] = wide["layer"].map(members)
+    wide["quarter_end"] = pd.PeriodIndex.from_fields(
+        year=wide["calendar_year"].astype(int), quarter=wide["calendar_quarter"].astype(int), freq="Q"
+    ).to_timestamp(how="end").normalize()
+    return wide.sort_values(["layer", "quarter_end"]).reset_index(drop=True), excluded
+
+
+def company_margins(since_year: int = 2021, freq: str = "TTM") -> pd.DataFrame:
+    """Gross and operating margins per company by calendar quarter.
+
+    Gross profit is the reported line where there is one; for companies that report cost of revenue
+    but no gross-profit line (Alphabet, Meta, Amazon) it is computed as revenue − cost of revenue,
+    and ``gross_profit_basis`` says so. Companies with neither (Oracle after fiscal 2018) stay NaN.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ticker, layer, sub_layer, calendar_year, calendar_quarter, quarter_end, fiscal_label, revenue,
+        gross_profit, operating_income, gross_margin, operating_margin, gross_profit_basis, unit``.
+    """
+    u = universe().set_index("ticker")
+    table = financials(freq=freq, calendar=True,
+                       metrics=["revenue", "gross_profit", "cost_of_revenue", "operating_income"])
+    table = table[table["calendar_year"] >= since_year]
+    keys = ["ticker", "calendar_year", "calendar_quarter"]
+    wide = table.set_index([*keys, "metric"])["value"].unstack("metric")
+    labels = table.groupby(keys)[["fiscal_year", "fiscal_period", "unit"]].first()
+    wide = wide.join(labels).reset_index()
+    computed = wide["gross_profit"].isna() & wide["revenue"].notna() & wide["cost_of_revenue"].notna()
+    wide["gross_profit_basis"] = np.where(wide["gross_profit"].notna(), "reported",
+                                          np.where(computed, "computed: revenue − cost of revenue", "missing"))
+    wide["gross_profit"] = wide["gross_profit"].where(
+        ~computed, get_gross_profit(wide["revenue"], wide["cost_of_revenue"]))
+    wide["gross_margin"] = get_gross_margin(wide["gross_profit"], wide["revenue"])
+    wide["operating_margin"] = get_operating_margin(wide["operating_income"], wide["revenue"])
+    wide["layer"] = wide["ticker"].map(u["layer"])
+    wide["sub_layer"] = wide["ticker"].map(u["sub_layer"])
+    wide["fiscal_label"] = "FY" + wide["fiscal_year"].astype(str) + " " + wide["fiscal_period"]
+    wide["quarter_end"] = pd.PeriodIndex.from_fields(
+        year=wide["calendar_year"].astype(int), quarter=wide["calendar_quarter"].astype(int), freq="Q"
+    ).to_timestamp(how="end").normalize()
+    wide = wide.dropna(subset=["revenue"])
+    cols = ["ticker", "layer", "sub_layer", "calendar_year", "calendar_quarter", "quarter_end", "fiscal_label",
+            "revenue", "gross_profit", "operating_income", "gross_margin", "operating_margin",
+            "gross_profit_basis", "unit"]
+    return wide[cols].sort_values(["ticker", "quarter_end"]).reset_index(drop=True)
+
+
+def latest_margins(margins: pd.DataFrame) -> pd.DataFrame:
+    """The latest calendar quarter of `company_margins` per company."""
+    return margins.sort_values("quarter_end").groupby("ticker").tail(1).sort_values(
+        "operating_margin", ascending=False).reset_index(drop=True)
+
+
+def hourglass_verdict(pool: pd.DataFrame) -> str:
+    """Return the verdict on claim A8 (value at the ends, the middle squeezed) from `layer_pool`.
+
+    Rule: *supported* when, in the latest calendar quarter, the pooled operating margin of the
+    midstream is below both the upstream's and the downstream's; *mixed* when below one of them;
+    *not supported* when above both. Consolidated figures mix businesses (Amazon's retail, Microsoft's
+    Office), which the chapter shows beside segment figures.
+    """
+    latest = pool[pool["quarter_end"] == pool["quarter_end"].max()].set_index("layer")["operating_margin"]
+    mid = latest["midstream"]
+    below = int(mid < latest["upstream"]) + int(mid < latest["downstream"])
+    status = {2: "supported", 1: "mixed", 0: "not supported"}[below]
+    quarter = pool["quarter_end"].max()
+    return (
+        f"**Verdict on A8: {status}** (consolidated figures). In the twelve months to {quarter:%Y-%m-%d}, the "
+        f"pooled operating margin was {latest['upstream']:.0%} upstream, {mid:.0%} in the middle and "
+        f"{latest['downstream']:.0%} downstream."
+    )
+
+
+def nvidia_verdict(margins: pd.DataFrame, claimed: float = 0.70, tolerance: float = 0.05) -> str:
+    """Return the verdict on claim A3 (Nvidia's operating margin about 70%) from `company_margins`.
+
+    Rule: *supported* when Nvidia's trailing-twelve-month operating margin in its latest quarter is
+    within ``tolerance`` of ``claimed``.
+    """
+    nvda = margins[margins["ticker"] == "NVDA"].sort_values("quarter_end")
+    last = nvda.iloc[-1]
+    peak = nvda.loc[nvda["operating_margin"].idxmax()]
+    status = "supported" if abs(last["operating_margin"] - claimed) <= tolerance else "not supported"
+    return (
+        f"**Verdict on A3: {status}.** Nvidia's operating margin over the twelve months to its {last['fiscal_label']} "
+        f"was {last['operating_margin']:.1%} (the essay says about {claimed:.0%}; the rule allows "
+        f"±{tolerance * 100:.0f} points); its trailing peak was {peak['operating_margin']:.1%} in {peak['fiscal_label']}."
+    )
