@@ -31,8 +31,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from valuechain_lib import aggregate, metrics, periods  # noqa: E402
-from valuechain_lib.quarters import TIDY_COLUMNS  # noqa: E402
+from valuechain_lib import aggregate, metrics, periods
+from valuechain_lib.quarters import TIDY_COLUMNS
 
 N_QUARTERS = 40
 LINE_ITEMS = ["revenue", "cost_of_revenue", "gross_profit", "operating_income", "operating_cash_flow", "capex",
@@ -85,27 +85,26 @@ def synthetic_universe(n_companies: int, seed: int = SEED) -> pd.DataFrame:
     table["filed"] = table["period_end"] + pd.Timedelta(days=35)
     table = table[TIDY_COLUMNS].copy()
     table["layer"] = layer[np.repeat(company, len(LINE_ITEMS))]
-    table.attrs["fy_month"] = dict(zip(tickers, fy_month, strict=True))
-    table.attrs["week_year"] = dict(zip(tickers, week_year, strict=True))
+    # Fiscal calendars go in ordinary columns: DataFrame.attrs is deep-copied by every pandas operation,
+    # which would make each step O(companies) and the benchmark quadratic.
+    table["fy_end_month"] = fy_month[np.repeat(company, len(LINE_ITEMS))]
+    table["week_year"] = week_year[np.repeat(company, len(LINE_ITEMS))]
     return table
 
 
 def stage_calendar(table: pd.DataFrame) -> pd.DataFrame:
     ends = table["period_end"]
     cal = periods.calendar_quarter(ends)
-    fy_month = table["ticker"].map(table.attrs["fy_month"])
-    week = table["ticker"].map(table.attrs["week_year"])
     parts = [periods.fiscal_year_quarter(ends[idx], int(m), bool(w))
-             for (m, w), idx in ends.groupby([fy_month, week]).groups.items()]
+             for (m, w), idx in ends.groupby([table["fy_end_month"], table["week_year"]]).groups.items()]
     return pd.concat([cal, pd.concat(parts).reindex(ends.index)], axis=1)
 
 
 def stage_calendar_per_company(table: pd.DataFrame) -> None:
     ends = table.drop_duplicates(["ticker", "period_end"])
-    for ticker, group in ends.groupby("ticker")["period_end"]:
+    for (_ticker, month, week), group in ends.groupby(["ticker", "fy_end_month", "week_year"])["period_end"]:
         periods.calendar_quarter(group)
-        periods.fiscal_year_quarter(group, int(table.attrs["fy_month"][ticker]),
-                                    bool(table.attrs["week_year"][ticker]))
+        periods.fiscal_year_quarter(group, int(month), bool(week))
 
 
 def stage_metrics(table: pd.DataFrame) -> pd.DataFrame:

@@ -126,9 +126,11 @@ def house_theme() -> dict[str, Any]:
             },
             "axisX": {"labelAngle": 0, "labelOverlap": "greedy"},
             "axisXTemporal": {"grid": False},  # time runs left to right: horizontal gridlines only
+            # About one tick per 100 px of width: a full-column chart would otherwise get ~20 ticks.
+            "axisXQuantitative": {"tickCount": {"expr": "ceil(width / 100)"}},
             "axisY": {"titleAngle": -90},
             "legend": {**label, "orient": "top", "direction": "horizontal", "titleOrient": "left",
-                       "symbolSize": 80, "labelLimit": 240, "columnPadding": 12},
+                       "symbolSize": 80, "labelLimit": 240, "columnPadding": 12, "columns": 4},
             "header": {"labelFontSize": 12, "labelColor": TEXT_COLOR, "titleFontSize": 12, "titleColor": TEXT_COLOR},
             "range": {"category": CATEGORY_COLORS, "ramp": {"scheme": "blues"},
                       "diverging": {"scheme": "blueorange"}},
@@ -324,7 +326,7 @@ def _with_width(chart: Any) -> Any:
         if encoding is not alt.Undefined and any(
                 getattr(encoding, ch, alt.Undefined) is not alt.Undefined for ch in ("row", "column", "facet")):
             return chart
-    return chart.properties(width="container", autosize={"type": "fit-x", "contains": "padding"})
+    return chart.properties(width="container")  # Vega-Lite then sizes with autosize "fit-x"
 
 
 def _wrap(text: str, width: int) -> str | list[str]:

@@ -156,7 +156,8 @@ def line_items(table: pd.DataFrame, items) -> pd.DataFrame:
     """
     keys = [k for k in PERIOD_KEYS if k in table.columns]
     subset = table[table["metric"].isin(items)]
-    wide = subset.pivot_table(index=keys, columns="metric", values="value", aggfunc="first", dropna=False)
+    # groupby, not pivot_table(dropna=False): that would build every combination of the keys.
+    wide = subset.groupby([*keys, "metric"], dropna=False, sort=True)["value"].first().unstack("metric")
     wide = wide.dropna(how="all")
     for item in items:
         if item not in wide.columns:

@@ -110,13 +110,30 @@ def _stock_points(reported: pd.DataFrame) -> pd.DataFrame:
     return stocks
 
 
-def _fiscal_years(reported: pd.DataFrame, quarters: pd.DataFrame) -> pd.DataFrame:
+def _fiscal_years(reported: pd.DataFrame, quarters: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame:
+    """Reported fiscal years (flows) and fiscal year-end balances, one row per metric and year.
+
+    Every company gets a row for every metric and fiscal year from its first to its last reported
+    fiscal year, NaN where the value is missing (the reason is filled later).
+    """
     flows = reported[(reported["kind"] == "flow") & (reported["duration"] == "FY")].copy()
     flows["derivation"] = "reported (fiscal year)"
-    stocks = quarters[(quarters["metric"].isin(reported.loc[reported["kind"] == "stock", "metric"]))
-                      & (quarters["fiscal_period"] == "Q4")].copy()
+    is_stock = quarters["metric"].map(metrics).eq("stock")
+    stocks = quarters[is_stock & (quarters["fiscal_period"] == "Q4") & quarters["value"].notna()].copy()
     stocks["derivation"] = "reported (balance at fiscal year end)"
-    years = pd.concat([flows, stocks], ignore_index=True)
+    years = pd.concat([flows, stocks], ignore_index=True).drop(columns=["fiscal_period", "freq", "missing_reason"],
+                                                                 errors="ignore")
+    years["fiscal_year"] = years["fiscal_year"].astype(int)
+    span = years.groupby("ticker")["fiscal_year"].agg(["min", "max"])
+    grid = pd.DataFrame(
+        [(t, m, y) for t, (lo, hi) in span.iterrows() for m in metrics for y in range(int(lo), int(hi) + 1)],
+        columns=["ticker", "metric", "fiscal_year"])
+    years = grid.merge(years, on=["ticker", "metric", "fiscal_year"], how="left")
+    gap = years["value"].isna()
+    known_end = years.dropna(subset=["period_end"]).groupby(["ticker", "fiscal_year"])["period_end"].max()
+    fill = years.set_index(["ticker", "fiscal_year"]).index.map(known_end).to_series(index=years.index)
+    years.loc[gap, "period_end"] = fill[gap]
+    years["missing_reason"] = pd.Series(pd.NA, index=years.index, dtype=object)
     years["fiscal_period"] = "FY"
     years["freq"] = "FY"
     return years
@@ -212,10 +229,12 @@ def tidy_periods(reported: pd.DataFrame, metrics: dict[str, str], fiscal_year_en
         quarters.loc[rows, col] = quarters.loc[rows, col].fillna(fill[rows])
     # A derived quarter whose inputs are missing says which.
     no_value = quarters["value"].isna() & quarters["metric"].map(metrics).eq("flow")
-    partial = no_value & quarters.set_index(["ticker", "metric"]).index.isin(list(present))
+    own_reason = quarters.set_index(["ticker", "metric"]).index.map(
+        lambda key: key in _reason_lookup() or (key[0], "*") in _reason_lookup())
+    partial = no_value & quarters.set_index(["ticker", "metric"]).index.isin(list(present)) & ~own_reason
     quarters.loc[partial & quarters["fiscal_period"].ne("Q1"), "missing_reason"] = (
         "not reported for 3 months and not derivable: a year-to-date figure it needs is missing")
-    years = _fiscal_years(reported, quarters)
+    years = _fiscal_years(reported, quarters, metrics)
     ttm = _ttm(quarters, pd.Series(metrics))
     table = pd.concat([quarters, years, ttm], ignore_index=True)
     table = _fill_reasons(table, present)

@@ -226,7 +226,7 @@ def validate(tables: dict, previous: dict | None = None) -> None:
 
 
 def _write_table(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, date_format="%Y-%m-%d", float_format="%.10g", lineterminator="\n")
+    frame.to_csv(path, index=False, date_format="%Y-%m-%d", float_format="%.15g", lineterminator="\n")
 
 
 def write_snapshot(tables: dict, base: Path | None = None) -> Path:
@@ -284,7 +284,7 @@ def _read_table(path: Path, name: str) -> pd.DataFrame:
     if name == "prices":
         from .prices import read_prices_csv
         return read_prices_csv(path)
-    frame = pd.read_csv(path, dtype={k: v for k, v in dtypes.items()}, low_memory=False)
+    frame = pd.read_csv(path, dtype=dtypes, low_memory=False, float_precision="round_trip")
     for col in DATE_COLUMNS.get(name, []):
         if col in frame:
             frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d")

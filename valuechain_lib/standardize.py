@@ -128,6 +128,7 @@ def latest_filed(facts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     keys = ["ticker", "metric", "tag", "unit", "start", "end"]
     ordered = facts.sort_values(keys + ["filed", "accession"], na_position="first", kind="stable")
     kept = ordered.drop_duplicates(keys, keep="last")
+    kept = _cite_periodic_report(ordered, kept, keys)
     older = ordered.merge(kept[keys + ["value", "accession", "filed"]], on=keys, suffixes=("", "_new"))
     changed = older[(older["value"] != older["value_new"]) & (older["accession"] != older["accession_new"])]
     changed = changed.drop_duplicates(keys + ["value"], keep="last")
@@ -139,6 +140,22 @@ def latest_filed(facts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         "old_filed": changed["filed"], "new_filed": changed["filed_new"],
     }, columns=RESTATEMENT_COLUMNS)
     return kept.reset_index(drop=True), restatements.reset_index(drop=True)
+
+
+# Periodic reports, preferred as the citation when a later filing (a proxy statement, an 8-K) repeats
+# the same value for the same period.
+PERIODIC_FORMS = ("10-K", "10-Q", "20-F", "40-F", "10-K/A", "10-Q/A", "20-F/A", "10-KT", "6-K")
+
+
+def _cite_periodic_report(ordered: pd.DataFrame, kept: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Cite the latest periodic report that carries the kept value, where one does."""
+    same = ordered.merge(kept[keys + ["value"]], on=keys + ["value"])
+    periodic = same[same["form"].isin(PERIODIC_FORMS)].drop_duplicates(keys, keep="last")
+    cite = periodic.set_index(keys)[["accession", "form", "filed"]]
+    out = kept.set_index(keys)
+    has = out.index.isin(cite.index)
+    out.loc[has, ["accession", "form", "filed"]] = cite.reindex(out.index[has]).to_numpy()
+    return out.reset_index()
 
 
 def pick_tag_per_period(facts: pd.DataFrame) -> pd.DataFrame:

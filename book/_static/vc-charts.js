@@ -1,32 +1,37 @@
-/* vc-charts.js: draw valuechain_lib figures with the vendored vega-embed (vega/vega-bundle.js). No network. */
+/* vc-charts.js: draws valuechain_lib figures with the vendored vega-embed (vega/vega-bundle.js); no network. */
 (function (w, d) {
   "use strict";
   function fail(el, err) {
     el.setAttribute("data-vc-state", "error");
     el.textContent = "The chart could not be drawn; the data can be downloaded below.";
-    if (w.console) console.error("vc-charts:", el.id, err);
+    console.error("vc-charts:", el.id, err);
+  }
+  function wrap(t, k, n) { // re-wrap title lines to ~n characters (narrow screens)
+    var out = [], line = "";
+    [].concat(t[k] || []).join(" ").split(/\s+/).forEach(function (x) {
+      if (line && (line + " " + x).length > n) { out.push(line); line = x; } else line = line ? line + " " + x : x;
+    });
+    if (line) t[k] = out.concat(line);
   }
   function draw(el, last) {
     if (!el || el.getAttribute("data-vc-state")) return;
-    var s = d.getElementById(el.getAttribute("data-spec-id"));
-    if (!s) return; // spec not parsed yet: drawn on a later call
-    if (typeof w.vegaEmbed !== "function") { // bundle not run yet: retry; give up after window load
-      if (last) fail(el, "vegaEmbed missing: is vega/vega-bundle.js loaded?");
-      return;
-    }
+    var s = d.getElementById(el.getAttribute("data-spec-id")), spec, t, px = el.clientWidth;
+    if (!s) return; // spec not parsed yet
+    if (typeof w.vegaEmbed !== "function") { if (last) fail(el, "vegaEmbed missing"); return; }
     el.setAttribute("data-vc-state", "drawing");
-    var spec;
     try { spec = JSON.parse(s.textContent); } catch (e) { return fail(el, e); }
+    t = spec.title;
+    if (t && typeof t === "object" && px && px < 680) { wrap(t, "text", px / 9.5); wrap(t, "subtitle", px / 6.6); }
     w.vegaEmbed(el, spec, { renderer: "svg", actions: false }).then(function () {
       el.setAttribute("data-vc-state", "done");
     }, function (e) { fail(el, e); });
   }
   function run(last) {
     last = last === true;
-    var q = w.vcChartQueue = w.vcChartQueue || [];
+    var q = w.vcChartQueue = w.vcChartQueue || [], all, i;
     while (q.length) draw(d.getElementById(q.shift()), last);
-    var all = d.querySelectorAll("div.vc-chart[data-spec-id]");
-    for (var i = 0; i < all.length; i++) draw(all[i], last);
+    all = d.querySelectorAll("div.vc-chart[data-spec-id]");
+    for (i = 0; i < all.length; i++) draw(all[i], last);
   }
   w.vcRenderCharts = run;
   if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", run);
