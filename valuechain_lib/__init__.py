@@ -11,7 +11,7 @@ The public API the chapters use:
 
 __version__ = "0.1.0"
 
-from . import aggregate, metrics
+from . import aggregate, facts, metrics
 from .aggregate import calendar_sum, profit_pool
 from .errors import (
     CurrencyError,
@@ -33,6 +33,6 @@ from .universe import universe
 __all__ = [
     "CurrencyError", "FilingConflictError", "PeriodError", "SignConventionError", "SnapshotError",
     "SourceFileError", "UnknownMetricError", "UnknownTickerError", "ValueChainError",
-    "aggregate", "calendar_sum", "compute", "financials", "load_table", "manifest", "metrics", "prices",
+    "aggregate", "calendar_sum", "compute", "facts", "financials", "load_table", "manifest", "metrics", "prices",
     "profit_pool", "universe",
 ]

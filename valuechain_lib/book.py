@@ -19,9 +19,15 @@ STATIC_DATA = REPO_ROOT / "book" / "_static" / "data"
 BUILD_DIR = REPO_ROOT / "_build"
 
 
-def as_of() -> dict[str, pd.Timestamp]:
-    """Return the snapshot's dates: latest filing date, latest price date, and when it was built."""
+def as_of(tickers=None) -> dict[str, pd.Timestamp]:
+    """Return the snapshot's dates: latest filing date, latest price date, and when it was built.
+
+    With ``tickers``, the filing date is the latest among those companies' filings (the date of the
+    data a chart shows).
+    """
     facts = load_table("facts_reported")
+    if tickers is not None:
+        facts = facts[facts["ticker"].isin(list(tickers))]
     price_table = load_table("prices")
     return {
         "filings": facts["filed"].max(),

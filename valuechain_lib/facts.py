@@ -324,3 +324,46 @@ def segment_series(segment: str, metric: str) -> pd.DataFrame:
             .drop_duplicates("period_end", keep="first"))
     cols = ["period_end", "value", "unit", "confidence", "kind", "source_title", "fact_id", "period", "qualifier"]
     return best[cols].reset_index(drop=True)
+
+
+# segment -> (revenue metric, operating-income metric) on the same segment definition
+SEGMENT_MARGIN_PAIRS = {
+    "AWS": ("net sales", "operating income"),
+    "Google Cloud": ("revenues", "operating income"),
+    "Microsoft Intelligent Cloud": ("revenue", "operating income"),
+    "AMD Data Center": ("revenue", "operating income"),
+    "Broadcom Semiconductor Solutions": ("revenue", "operating income"),
+}
+_CONFIDENCE_ORDER = ["low", "medium", "high"]
+
+
+def segment_margins() -> pd.DataFrame:
+    """Quarterly segment operating margins where revenue and operating income of the same segment,
+    definition and quarter are both in the facts table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``segment, period, period_end, revenue, operating_income, operating_margin`` (fraction),
+        ``lowest_confidence`` of the two figures, ``kinds`` (their kinds, e.g. "company statement /
+        press report"), ``fact_ids`` and ``approximate`` (True when either figure is rounded).
+    """
+    rows = []
+    for segment, (rev_metric, oi_metric) in SEGMENT_MARGIN_PAIRS.items():
+        rev = segment_series(segment, rev_metric).set_index("period_end")
+        oi = segment_series(segment, oi_metric).set_index("period_end")
+        for end in rev.index.intersection(oi.index):
+            r, o = rev.loc[end], oi.loc[end]
+            if r["unit"] != o["unit"]:
+                raise FactsError(f"segment {segment!r} {end:%Y-%m-%d}: revenue in {r['unit']}, "
+                                 f"operating income in {o['unit']}")
+            rows.append({
+                "segment": segment, "period": r["period"], "period_end": end,
+                "revenue": r["value"], "operating_income": o["value"],
+                "operating_margin": o["value"] / r["value"] if r["value"] else float("nan"),
+                "lowest_confidence": min(str(r["confidence"]), str(o["confidence"]), key=_CONFIDENCE_ORDER.index),
+                "kinds": " / ".join(dict.fromkeys([str(r["kind"]), str(o["kind"])])),
+                "fact_ids": f"{r['fact_id']}, {o['fact_id']}",
+                "approximate": bool(r["qualifier"] or o["qualifier"]),
+            })
+    return pd.DataFrame(rows).sort_values(["segment", "period_end"]).reset_index(drop=True)
