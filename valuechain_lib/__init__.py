@@ -24,7 +24,7 @@ from .errors import (
     UnknownTickerError,
     ValueChainError,
 )
-from .financials import financials
+from .financials import financials, series
 from .metrics import compute
 from .prices import prices
 from .snapshot import load_table, manifest
@@ -34,5 +34,5 @@ __all__ = [
     "CurrencyError", "FilingConflictError", "PeriodError", "SignConventionError", "SnapshotError",
     "SourceFileError", "UnknownMetricError", "UnknownTickerError", "ValueChainError",
     "aggregate", "calendar_sum", "compute", "facts", "financials", "load_table", "manifest", "metrics", "prices",
-    "profit_pool", "universe",
+    "profit_pool", "series", "universe",
 ]

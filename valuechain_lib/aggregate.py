@@ -104,19 +104,18 @@ def calendar_years(quarters: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFram
         unit=("unit", "first"), is_stock=("is_stock", "first"),
     ).reset_index()
     q4 = q[q["calendar_quarter"] == 4].set_index(keys)["value"]
-    stats["value"] = stats["value_sum"].where(stats["n_quarters"] == 4)
-    stock_rows = stats["is_stock"]
-    stats.loc[stock_rows, "value"] = stats.loc[stock_rows].set_index(keys).index.map(q4)
-    stats["missing_reason"] = None
-    incomplete = stats["value"].isna()
-    stats.loc[incomplete, "missing_reason"] = [
-        f"calendar quarters present: {p}; a calendar year needs all four" if not s else "no balance at calendar Q4"
-        for p, s in zip(stats.loc[incomplete, "quarters_present"], stats.loc[incomplete, "is_stock"], strict=True)
+    stock_rows = stats["is_stock"].astype(bool)
+    balance_at_q4 = pd.Series(stats.set_index(keys).index.map(q4), index=stats.index, dtype=float)
+    stats["value"] = stats["value_sum"].where(stats["n_quarters"] == 4).where(~stock_rows, balance_at_q4)
+    stats["missing_reason"] = [
+        None if pd.notna(v) else ("no balance at calendar Q4" if stock
+                                  else f"calendar quarters present: {p}; a calendar year needs all four")
+        for v, p, stock in zip(stats["value"], stats["quarters_present"], stock_rows, strict=True)
     ]
     stats["freq"] = "CY"
     stats["calendar_quarter"] = pd.array([pd.NA] * len(stats), dtype="Int64")
     stats["derivation"] = "sum of the four calendar-aligned quarters"
-    stats.loc[stock_rows, "derivation"] = "balance at the calendar Q4 period end"
+    stats["derivation"] = stats["derivation"].where(~stock_rows, "balance at the calendar Q4 period end")
     return stats.drop(columns=["value_sum", "quarters_present", "is_stock"])
 
 

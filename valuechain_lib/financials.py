@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .aggregate import calendar_years
-from .errors import ValueChainError
+from .errors import UnknownMetricError, ValueChainError
 from .snapshot import load_table
 from .standardize import canonical_metrics, check_metric
 from .universe import check_tickers
@@ -72,3 +72,39 @@ def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=No
     if calendar:
         out = out[out["calendar_year"].notna()]
     return out.reset_index(drop=True)
+
+
+def series(ticker: str, metric: str, freq: str = "Q", calendar: bool = False) -> pd.Series:
+    """Return one company's metric as a Series indexed by period end (values in units of its currency).
+
+    Parameters
+    ----------
+    ticker : str
+        A universe ticker with SEC data.
+    metric : str
+        A canonical metric.
+    freq, calendar
+        As in `financials`.
+
+    Raises
+    ------
+    UnknownTickerError
+        The ticker is not in the universe.
+    UnknownMetricError
+        The metric is not canonical, or the company never reports it (the message gives the reason,
+        e.g. Microsoft's D&A under a company-specific tag).
+
+    Examples
+    --------
+    >>> series("NVDA", "revenue", freq="FY").index.name
+    'period_end'
+    """
+    rows = financials(ticker, freq=freq, calendar=calendar, metrics=metric)
+    if rows.empty or rows["value"].isna().all():
+        reasons = rows["missing_reason"].dropna().unique().tolist() if not rows.empty else []
+        raise UnknownMetricError(
+            f"{ticker} never reports {metric!r} in the snapshot"
+            + (f": {reasons[0]}" if reasons else "")
+        )
+    out = rows.set_index("period_end")["value"].rename(f"{ticker} {metric}")
+    return out
