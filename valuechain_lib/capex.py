@@ -120,7 +120,8 @@ def combined_summary(frame: pd.DataFrame, threshold: float = 0.75) -> dict:
         ``above_since`` (calendar label or None), ``threshold``, ``negative_fcf_companies`` (tickers
         whose latest free cash flow is negative).
     """
-    combined = frame[frame["ticker"] == COMBINED].dropna(subset=["capex_to_ocf"]).set_index("quarter_end")
+    combined = (frame[frame["ticker"] == COMBINED].dropna(subset=["capex_to_ocf"])
+                .sort_values("quarter_end").set_index("quarter_end"))
     latest = combined.iloc[-1]
     peak = combined["capex_to_ocf"].idxmax()
     since = since_when(combined["capex_to_ocf"], threshold)

@@ -24,8 +24,9 @@ def complete_panel(table: pd.DataFrame, metrics, since_year: int, until=None) ->
     since_year : int
         First calendar year of the window.
     until : tuple (year, quarter), optional
-        Last calendar quarter of the window; defaults to the latest quarter that the most companies
-        reach.
+        Last calendar quarter of the window; defaults to the most common last quarter among the
+        companies (the earlier one on a tie), so a quarter only a few have reported does not
+        exclude the rest.
 
     Returns
     -------
@@ -38,7 +39,7 @@ def complete_panel(table: pd.DataFrame, metrics, since_year: int, until=None) ->
     have = rows[rows["value"].notna()]
     if until is None:
         last_by_company = have.groupby("ticker")["qi"].max()
-        last = int(last_by_company.mode().max())
+        last = int(last_by_company.mode().min())  # the quarter most companies have reached; ties: earlier
     else:
         last = until[0] * 4 + until[1] - 1
     first = since_year * 4
@@ -176,7 +177,8 @@ def nvidia_verdict(margins: pd.DataFrame, claimed: float = 0.70, tolerance: floa
     nvda = margins[margins["ticker"] == "NVDA"].sort_values("quarter_end")
     last = nvda.iloc[-1]
     peak = nvda.loc[nvda["operating_margin"].idxmax()]
-    status = "supported" if abs(last["operating_margin"] - claimed) <= tolerance else "not supported"
+    # Rounded so that both ends of the band behave alike despite floating-point error.
+    status = "supported" if round(abs(last["operating_margin"] - claimed), 9) <= tolerance else "not supported"
     return (
         f"**Verdict on A3: {status}.** Nvidia's operating margin over the twelve months to its {last['fiscal_label']} "
         f"was {last['operating_margin']:.1%} (the essay says about {claimed:.0%}; the rule allows "

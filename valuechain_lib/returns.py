@@ -34,7 +34,7 @@ def gains(tickers, base=BASE_DATE, ends=(ESSAY_DATE, None)) -> pd.DataFrame:
         One row per ticker and end date: ``ticker`` (as given), ``price_ticker``, ``name``, ``layer``
         (``benchmark`` for ETFs), ``sub_layer``, ``currency``, ``end`` (the date used), ``end_label``,
         ``price_return`` and ``total_return`` (fractions; NaN where the data do not reach, never 0),
-        ``close_method_in_window`` (whether an adjusted-return bridge was used inside the window).
+        ``bridged`` (whether an adjusted-return bridge was used inside the window).
     """
     u = universe().set_index("ticker")
     price_tickers = resolve_price_tickers(tickers)

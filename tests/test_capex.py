@@ -1,0 +1,282 @@
+"""Hyperscaler capex against operating cash flow (`valuechain_lib.capex`, claim B2).
+
+`since_when` on hand-made series; `capex_vs_cash` on the committed snapshot, checked against sums
+computed here from `financials`; `combined_summary` / `verdict` on tiny synthetic frames whose
+numbers are worked out by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from valuechain_lib.capex import COMBINED, capex_vs_cash, combined_summary, hyperscalers, since_when, verdict
+from valuechain_lib.financials import financials
+from valuechain_lib.paths import DEFAULT_DATA_DIR
+
+pytestmark = pytest.mark.fast
+
+HYPERSCALERS = ["AMZN", "GOOGL", "META", "MSFT", "ORCL"]
+ITEMS = ["capex", "operating_cash_flow", "finance_lease_principal_payments"]
+
+
+@pytest.fixture(autouse=True)
+def _committed_data(monkeypatch):
+    monkeypatch.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
+        return capex_vs_cash(freq="TTM", since=2018)
+
+
+@pytest.fixture(scope="module")
+def ttm() -> pd.DataFrame:
+    """Wide TTM calendar table computed straight from `financials`: (ticker, year, quarter) x item."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
+        table = financials(HYPERSCALERS, freq="TTM", calendar=True, metrics=ITEMS)
+    table = table[table["calendar_year"] >= 2018]
+    return (table.set_index(["ticker", "calendar_year", "calendar_quarter", "metric"])["value"]
+            .unstack("metric").reindex(columns=ITEMS))
+
+
+def _q(n: int, start: str = "2024-03-31") -> pd.DatetimeIndex:
+    return pd.date_range(start, periods=n, freq="QE")
+
+
+def _row(frame: pd.DataFrame, ticker: str, year: int, quarter: int) -> pd.Series:
+    hit = frame[(frame["ticker"] == ticker) & (frame["calendar_year"] == year)
+                & (frame["calendar_quarter"] == quarter)]
+    assert len(hit) == 1, f"{ticker} {year} Q{quarter}: {len(hit)} rows"
+    return hit.iloc[0]
+
+
+# --------------------------------------------------------------------------- since_when
+def test_since_when_stays_above_from_first_date():
+    """[0.8, 0.9, 0.95] vs 0.75: never below, so the answer is the first date, 2024-03-31."""
+    s = pd.Series([0.8, 0.9, 0.95], index=_q(3))
+    assert since_when(s, 0.75) == pd.Timestamp("2024-03-31")
+
+
+def test_since_when_dips_back_below_restarts_the_run():
+    """[0.8, 0.9, 0.6, 0.8, 0.9] vs 0.75: the dip in 2024-09-30 restarts the run at 2024-12-31."""
+    s = pd.Series([0.8, 0.9, 0.6, 0.8, 0.9], index=_q(5))
+    assert since_when(s, 0.75) == pd.Timestamp("2024-12-31")
+
+
+def test_since_when_latest_below_is_none():
+    """[0.8, 0.9, 0.7] vs 0.75: the latest value is below, so None (even though it was above)."""
+    assert since_when(pd.Series([0.8, 0.9, 0.7], index=_q(3)), 0.75) is None
+
+
+def test_since_when_never_above_is_none():
+    """[0.1, 0.2, 0.3] vs 0.75: never above, None; an empty or all-NaN series is None too."""
+    assert since_when(pd.Series([0.1, 0.2, 0.3], index=_q(3)), 0.75) is None
+    assert since_when(pd.Series([np.nan, np.nan], index=_q(2)), 0.75) is None
+    assert since_when(pd.Series([], dtype=float, index=pd.DatetimeIndex([])), 0.75) is None
+
+
+def test_since_when_equal_to_threshold_counts_as_at_or_above():
+    """[0.5, 0.75, 0.8] vs 0.75: 0.75 is 'at' the threshold, so the run starts at 2024-06-30."""
+    assert since_when(pd.Series([0.5, 0.75, 0.8], index=_q(3)), 0.75) == pd.Timestamp("2024-06-30")
+
+
+def test_since_when_skips_nans():
+    """[0.5, 0.8, NaN, 0.9, NaN] vs 0.75: NaNs are skipped (neither break nor end the run) → 2024-06-30."""
+    s = pd.Series([0.5, 0.8, np.nan, 0.9, np.nan], index=_q(5))
+    assert since_when(s, 0.75) == pd.Timestamp("2024-06-30")
+    # a NaN right after a below value does not start the run; the next real value does
+    s2 = pd.Series([0.8, 0.5, np.nan, 0.9], index=_q(4))
+    assert since_when(s2, 0.75) == pd.Timestamp("2024-12-31")
+
+
+# --------------------------------------------------------------------------- capex_vs_cash
+def test_hyperscalers_are_the_five():
+    """The universe's hyperscaler sub-layer is exactly AMZN, GOOGL, META, MSFT, ORCL."""
+    assert sorted(hyperscalers()) == HYPERSCALERS
+
+
+def test_combined_equals_sum_of_five_same_calendar_quarter(frame, ttm):
+    """Combined capex/OCF for every calendar quarter = sum of the five companies' TTM values of
+    that same calendar quarter from `financials(freq="TTM", calendar=True)` (rtol 1e-12), NaN
+    wherever any of the five lacks the value."""
+    combined = frame[frame["ticker"] == COMBINED].set_index(["calendar_year", "calendar_quarter"])
+    assert len(combined) > 20
+    checked = 0
+    for (year, quarter), row in combined.iterrows():
+        for item in ("capex", "operating_cash_flow"):
+            values = [ttm[item].get((t, year, quarter), np.nan) for t in HYPERSCALERS]
+            if any(pd.isna(v) for v in values):
+                assert pd.isna(row[item]), f"{year} Q{quarter} {item}: expected NaN, got {row[item]}"
+            else:
+                assert_allclose(row[item], sum(values), rtol=1e-12, err_msg=f"{year} Q{quarter} {item}")
+                checked += 1
+    assert checked >= 2 * 30
+
+
+def test_combined_known_quarter_hand_sum(frame, ttm):
+    """2025 Q4: Combined capex = AMZN + GOOGL + META + MSFT + ORCL TTM capex of calendar 2025 Q4
+    (ORCL's FY2026 Q2, MSFT's FY2026 Q2); Combined FCF = Combined OCF − Combined capex."""
+    expected_capex = sum(ttm.loc[(t, 2025, 4), "capex"] for t in HYPERSCALERS)
+    expected_ocf = sum(ttm.loc[(t, 2025, 4), "operating_cash_flow"] for t in HYPERSCALERS)
+    row = _row(frame, COMBINED, 2025, 4)
+    assert_allclose(row["capex"], expected_capex, rtol=1e-12)
+    assert_allclose(row["operating_cash_flow"], expected_ocf, rtol=1e-12)
+    assert_allclose(row["free_cash_flow"], expected_ocf - expected_capex, rtol=1e-12)
+    assert_allclose(row["capex_to_ocf"], expected_capex / expected_ocf, rtol=1e-12)
+    assert row["calendar_label"] == "2025 Q4"
+    assert row["quarter_end"] == pd.Timestamp("2025-12-31")
+    assert _row(frame, "ORCL", 2025, 4)["fiscal_label"] == "FY2026 Q2"
+
+
+def test_combined_nan_where_only_some_have_reported(frame, ttm):
+    """The latest calendar quarter in the frame is reached by some companies only (GOOGL and ORCL
+    reach 2026 Q2, the others stop at 2026 Q1): the Combined row is NaN there and names the others."""
+    latest = frame["quarter_end"].max()
+    have = sorted(frame.loc[(frame["quarter_end"] == latest) & (frame["ticker"] != COMBINED)
+                            & frame["capex"].notna(), "ticker"])
+    assert 0 < len(have) < 5, "the test needs a quarter only some companies have reported"
+    row = frame[(frame["ticker"] == COMBINED) & (frame["quarter_end"] == latest)].iloc[0]
+    assert np.isnan(row["capex"]) and np.isnan(row["operating_cash_flow"])
+    assert np.isnan(row["free_cash_flow"]) and np.isnan(row["capex_to_ocf"])
+    lacking = sorted(set(HYPERSCALERS) - set(have))
+    assert f"capex: {', '.join(lacking)}" in row["missing"]
+
+
+def test_company_free_cash_flow_is_ocf_minus_capex(frame, ttm):
+    """For every company row, free_cash_flow = OCF − capex and capex_to_ocf = capex / OCF, both
+    matching `financials` TTM values (rtol 1e-12); e.g. ORCL 2025 Q3 capex 27.414bn, OCF 21.534bn →
+    FCF −5.880bn."""
+    rows = frame[frame["ticker"] != COMBINED]
+    assert_allclose(rows["free_cash_flow"], rows["operating_cash_flow"] - rows["capex"], rtol=1e-12)
+    assert_allclose(rows["capex_to_ocf"], rows["capex"] / rows["operating_cash_flow"], rtol=1e-12)
+    for ticker in HYPERSCALERS:
+        got = rows[rows["ticker"] == ticker].set_index(["calendar_year", "calendar_quarter"])
+        want = ttm.loc[ticker]
+        common = got.index.intersection(want.index)
+        assert len(common) > 20
+        assert_allclose(got.loc[common, "capex"], want.loc[common, "capex"], rtol=1e-12)
+        assert_allclose(got.loc[common, "operating_cash_flow"], want.loc[common, "operating_cash_flow"],
+                        rtol=1e-12)
+    orcl = _row(frame, "ORCL", 2025, 3)
+    assert_allclose(orcl["free_cash_flow"], 21.534e9 - 27.414e9, rtol=1e-9)
+
+
+def test_lease_adjusted_nan_for_googl_orcl_and_combined(frame):
+    """GOOGL and ORCL have no finance-lease principal tag: their lease-adjusted FCF is NaN in every
+    row, and so is Combined's; AMZN/MSFT/META have it = OCF − capex − lease principal."""
+    for ticker in ("GOOGL", "ORCL", COMBINED):
+        assert frame.loc[frame["ticker"] == ticker, "free_cash_flow_after_leases"].isna().all(), ticker
+    combined = frame[(frame["ticker"] == COMBINED) & frame["capex"].notna()]
+    lease_gaps = combined["missing"].str.extract(r"finance_lease_principal_payments: ([A-Z, ]+)")[0]
+    assert lease_gaps.notna().all()
+    assert lease_gaps.map(lambda t: {"GOOGL", "ORCL"} <= set(t.split(", "))).all()
+    for ticker in ("AMZN", "MSFT", "META"):
+        rows = frame[(frame["ticker"] == ticker) & frame["finance_lease_principal_payments"].notna()]
+        assert len(rows) > 10, ticker
+        assert_allclose(rows["free_cash_flow_after_leases"],
+                        rows["operating_cash_flow"] - rows["capex"] - rows["finance_lease_principal_payments"],
+                        rtol=1e-12)
+
+
+def test_frame_layout_and_since(frame):
+    """One row per ticker (5 + Combined) and calendar quarter, none before 2018, sorted by quarter."""
+    assert set(frame["ticker"]) == {*HYPERSCALERS, COMBINED}
+    assert not frame.duplicated(["ticker", "calendar_year", "calendar_quarter"]).any()
+    assert frame["calendar_year"].min() == 2018
+    for _, g in frame.groupby("ticker"):
+        assert g["quarter_end"].is_monotonic_increasing
+
+
+# --------------------------------------------------------------------------- combined_summary / verdict
+def _synthetic(latest_ratio: float, latest_ocf: float = 600e9) -> pd.DataFrame:
+    """A `capex_vs_cash`-shaped frame: Combined over 4 quarters + two companies' latest rows.
+
+    Combined ratios 0.40, 0.80, 0.60, ``latest_ratio``; OCF 400bn, 500bn, 550bn, ``latest_ocf``.
+    """
+    ends = _q(4, "2025-03-31")
+    ratios = [0.40, 0.80, 0.60, latest_ratio]
+    ocfs = [400e9, 500e9, 550e9, latest_ocf]
+    rows = []
+    for end, r, ocf in zip(ends, ratios, ocfs, strict=True):
+        capex = r * ocf
+        rows.append({"ticker": COMBINED, "quarter_end": end, "calendar_label": f"{end.year} Q{end.quarter}",
+                     "capex": capex, "operating_cash_flow": ocf, "free_cash_flow": ocf - capex,
+                     "free_cash_flow_after_leases": np.nan, "capex_to_ocf": r})
+    # company rows: AAA's latest FCF negative, BBB's positive (an older negative BBB row must not count)
+    for ticker, fcfs in (("AAA", [5e9, -2e9]), ("BBB", [-1e9, 3e9])):
+        for end, fcf in zip(ends[-2:], fcfs, strict=True):
+            rows.append({"ticker": ticker, "quarter_end": end, "calendar_label": f"{end.year} Q{end.quarter}",
+                         "capex": 10e9, "operating_cash_flow": 10e9 + fcf, "free_cash_flow": fcf,
+                         "free_cash_flow_after_leases": np.nan, "capex_to_ocf": 10e9 / (10e9 + fcf)})
+    return pd.DataFrame(rows)
+
+
+def test_combined_summary_hand_values():
+    """Ratios 0.40, 0.80, 0.60, 0.76 (OCF 600bn → capex 456bn, FCF 144bn): latest 0.76 in 2025 Q4,
+    first 0.40 in 2025 Q1, peak 0.80 in 2025 Q2, above 0.75 since 2025 Q4, negative FCF: AAA only."""
+    s = combined_summary(_synthetic(0.76), threshold=0.75)
+    assert s["latest_label"] == "2025 Q4"
+    assert_allclose([s["latest_ratio"], s["latest_capex"], s["latest_ocf"], s["latest_fcf"]],
+                    [0.76, 456e9, 600e9, 144e9], rtol=1e-12)
+    assert np.isnan(s["latest_fcf_after_leases"])
+    assert (s["first_label"], s["first_ratio"]) == ("2025 Q1", 0.40)
+    assert (s["peak_label"], s["peak_ratio"]) == ("2025 Q2", 0.80)
+    assert s["above_since"] == "2025 Q4"
+    assert s["threshold"] == 0.75
+    assert s["negative_fcf_companies"] == ["AAA"]
+
+
+def test_verdict_flips_across_threshold():
+    """Latest combined ratio 0.74 at threshold 0.75 → 'not supported' (no 'since' clause);
+    0.76 → 'supported', stayed at or above 75% since 2025 Q4."""
+    low = verdict(combined_summary(_synthetic(0.74), threshold=0.75))
+    high = verdict(combined_summary(_synthetic(0.76), threshold=0.75))
+    assert low.startswith("**Verdict on B2: not supported.**")
+    assert high.startswith("**Verdict on B2: supported.**")
+    assert "stayed at or above" not in low
+    assert "the ratio has stayed at or above 75% since 2025 Q4" in high
+
+
+def test_verdict_exactly_at_threshold_is_supported():
+    """The rule is 'at or above': a ratio of exactly 0.75 at threshold 0.75 is supported."""
+    text = verdict(combined_summary(_synthetic(0.75), threshold=0.75))
+    assert text.startswith("**Verdict on B2: supported.**")
+
+
+def test_verdict_sentence_numbers_match_inputs():
+    """Ratio 0.74 of OCF 600bn → capex 444bn, FCF 156bn: the sentence says 74%, $444bn of $600bn,
+    up from 40% in 2025 Q1, combined FCF $156bn, negative for AAA."""
+    text = verdict(combined_summary(_synthetic(0.74), threshold=0.75))
+    assert "twelve months to calendar 2025 Q4" in text
+    assert "spent 74% of their operating cash flow on capex ($444bn of $600bn)" in text
+    assert "up from 40% in 2025 Q1" in text
+    assert "Combined free cash flow was $156bn." in text
+    assert "Free cash flow after capex is already negative for AAA." in text
+    assert "BBB" not in text
+
+
+def test_verdict_sentence_no_negative_companies():
+    """When every company's latest FCF is positive, the sentence says none is negative yet."""
+    frame = _synthetic(0.76)
+    frame.loc[frame["ticker"] != COMBINED, "free_cash_flow"] = 1e9
+    text = verdict(combined_summary(frame, threshold=0.75))
+    assert "No company's trailing free cash flow is negative yet." in text
+
+
+def test_verdict_on_snapshot_matches_combined_row(frame):
+    """On the snapshot the verdict's percentage and $bn equal the latest non-NaN Combined row,
+    and the status follows the 0.75 rule."""
+    summary = combined_summary(frame)
+    latest = frame[(frame["ticker"] == COMBINED) & frame["capex_to_ocf"].notna()].iloc[-1]
+    text = verdict(summary)
+    status = "supported" if latest["capex_to_ocf"] >= 0.75 else "not supported"
+    assert text.startswith(f"**Verdict on B2: {status}.**")
+    assert f"{latest['capex_to_ocf']:.0%} of their operating cash flow" in text
+    assert f"(${latest['capex'] / 1e9:,.0f}bn of ${latest['operating_cash_flow'] / 1e9:,.0f}bn)" in text
+    assert summary["latest_label"] == latest["calendar_label"]
