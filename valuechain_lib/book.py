@@ -89,16 +89,43 @@ def publish_file(path) -> str:
     return f"../_static/data/{path.name}"
 
 
+CACHE_DIR = BUILD_DIR / ".jupyter_cache"
+INPUTS_STAMP = BUILD_DIR / "inputs.sha256"
+
+
+def inputs_digest() -> str:
+    """Digest of everything a page's outputs depend on besides its own text: data and library code.
+
+    The execution cache keys on each notebook's text only, so a refreshed snapshot or a changed
+    library would otherwise leave stale figures and verdicts in cached pages.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    files = sorted([*(REPO_ROOT / "data").rglob("*.csv"), *(REPO_ROOT / "data").rglob("*.json"),
+                    *PACKAGE_DIR.rglob("*.py"), *PACKAGE_DIR.rglob("*.csv")])
+    for path in files:
+        digest.update(str(path.relative_to(REPO_ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def build(extra_args=()) -> int:
     """Build the HTML book from the committed snapshot: execution cache on, any warning fails.
 
-    Runs ``jupyter-book build . -W -n --keep-going`` in the repository root.
+    Runs ``jupyter-book build . -W -n --keep-going`` in the repository root, after emptying the
+    execution cache if the data or the library changed since the last build.
     """
+    stamp = inputs_digest()
+    if CACHE_DIR.exists() and (not INPUTS_STAMP.exists() or INPUTS_STAMP.read_text() != stamp):
+        print("data or library changed since the last build: re-executing every page")
+        shutil.rmtree(CACHE_DIR)
     cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(REPO_ROOT),
            "--builder", "html",
            "-W", "-n", "--keep-going", *extra_args]
     env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
     result = subprocess.run(cmd, cwd=REPO_ROOT, env=env, check=False)
     if result.returncode == 0:
+        INPUTS_STAMP.write_text(stamp)
         print(f"book built: open {BUILD_DIR / 'html' / 'index.html'}")
     return result.returncode

@@ -160,3 +160,17 @@ def verdict(summary: dict) -> str:
         f"{summary['first_ratio']:.0%} in {summary['first_label']}{since}. Combined free cash flow was "
         f"${summary['latest_fcf'] / 1e9:,.0f}bn.{neg_text}"
     )
+
+
+def verdict_b2(threshold: float = 0.75):
+    """Claim B2 as a `Verdict`: combined TTM capex / OCF at or above ``threshold`` in the latest quarter."""
+    from .verdicts import Verdict
+
+    summary = combined_summary(capex_vs_cash(), threshold=threshold)
+    return Verdict(
+        status="supported" if summary["latest_ratio"] >= threshold else "not supported",
+        summary=verdict(summary).split("** ", 1)[1],
+        numbers={"capex_to_ocf": summary["latest_ratio"], "quarter": summary["latest_label"],
+                 "threshold": threshold},
+        sources="SEC EDGAR XBRL filings (10-K, 10-Q) of " + ", ".join(hyperscalers()),
+    )

@@ -2,6 +2,7 @@
 
 ``python -m valuechain_lib snapshot --from ../shared/data``  (developers; needs the raw files)
 ``python -m valuechain_lib summary``                          (anyone; reads the committed snapshot)
+``python -m valuechain_lib refresh``                          (live data; needs VALUECHAIN_SEC_IDENTITY)
 """
 
 from __future__ import annotations
@@ -85,6 +86,31 @@ def _cmd_build(args) -> int:
     return build()
 
 
+def _cmd_refresh(args) -> int:
+    """Download fresh SEC filings and prices; swap in a validated new edition of the snapshot."""
+    from .edition import render_markdown
+    from .refresh import refresh
+
+    try:
+        result = refresh(allow_partial=args.allow_partial, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("error: refresh interrupted; the snapshot was not changed", file=sys.stderr)
+        return 130
+    print(f"refreshed {result.target} in {result.seconds:.1f} s")
+    print(render_markdown(result.diff))
+    return 0
+
+
+def _cmd_new_chapter(args) -> int:
+    from .scaffold import new_chapter
+
+    written = new_chapter(args.title, args.claim_id, args.claim)
+    for what, path in written.items():
+        print(f"{what:<8} {path}")
+    print("next: write the chapter, set its rule in data/claims.csv, then `python -m valuechain_lib build`")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="valuechain", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -95,8 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
     snap.set_defaults(func=_cmd_snapshot)
     summ = sub.add_parser("summary", help="print a summary table of the committed snapshot")
     summ.set_defaults(func=_cmd_summary)
+    fresh = sub.add_parser("refresh", help="download fresh SEC filings and prices into a new snapshot edition "
+                           "(needs the network and VALUECHAIN_SEC_IDENTITY)")
+    fresh.add_argument("--allow-partial", action="store_true",
+                       help="keep the previous rows of companies/tickers that fail instead of failing")
+    fresh.add_argument("--quiet", action="store_true", help="no progress bar")
+    fresh.set_defaults(func=_cmd_refresh)
     build = sub.add_parser("build", help="build the book from the committed snapshot (no network)")
     build.set_defaults(func=_cmd_build)
+    new = sub.add_parser("new-chapter", help="scaffold a thesis chapter: notebook, TOC entry, claim row, smoke test")
+    new.add_argument("title", help="the chapter's title")
+    new.add_argument("--claim-id", required=True, help="a new claim id, e.g. C1")
+    new.add_argument("--claim", required=True, help="the claim the chapter tests, in one sentence")
+    new.set_defaults(func=_cmd_new_chapter)
     return parser
 
 

@@ -162,7 +162,7 @@ def hourglass_verdict(pool: pd.DataFrame) -> str:
     status = {2: "supported", 1: "mixed", 0: "not supported"}[below]
     quarter = pool["quarter_end"].max()
     return (
-        f"**Verdict on A8: {status}** (consolidated figures). In the twelve months to {quarter:%Y-%m-%d}, the "
+        f"**Verdict on A8: {status}.** On consolidated figures, in the twelve months to {quarter:%Y-%m-%d} the "
         f"pooled operating margin was {latest['upstream']:.0%} upstream, {mid:.0%} in the middle and "
         f"{latest['downstream']:.0%} downstream."
     )
@@ -184,3 +184,28 @@ def nvidia_verdict(margins: pd.DataFrame, claimed: float = 0.70, tolerance: floa
         f"was {last['operating_margin']:.1%} (the essay says about {claimed:.0%}; the rule allows "
         f"±{tolerance * 100:.0f} points); its trailing peak was {peak['operating_margin']:.1%} in {peak['fiscal_label']}."
     )
+
+
+def _as_verdict(text: str, claim: str, numbers: dict, sources: str):
+    from .verdicts import Verdict
+
+    status = text.split(f"Verdict on {claim}: ", 1)[1].split("**", 1)[0].rstrip(".").strip()
+    return Verdict(status=status, summary=text.split("** ", 1)[1].strip(), numbers=numbers, sources=sources)
+
+
+def verdict_a8(since_year: int = 2021):
+    """Claim A8 as a `Verdict` (rule in `hourglass_verdict`)."""
+    pool, _ = layer_pool(since_year=since_year)
+    latest = pool[pool["quarter_end"] == pool["quarter_end"].max()].set_index("layer")["operating_margin"]
+    return _as_verdict(hourglass_verdict(pool), "A8", {k: float(v) for k, v in latest.items()},
+                       "SEC EDGAR XBRL filings (10-K, 10-Q)")
+
+
+def verdict_a3(claimed: float = 0.70, tolerance: float = 0.05):
+    """Claim A3 as a `Verdict` (rule in `nvidia_verdict`)."""
+    m = company_margins()
+    nvda = m[m["ticker"] == "NVDA"].sort_values("quarter_end")
+    return _as_verdict(nvidia_verdict(m, claimed=claimed, tolerance=tolerance), "A3",
+                       {"nvda_operating_margin": float(nvda["operating_margin"].iloc[-1]), "claimed": claimed,
+                        "tolerance": tolerance},
+                       "SEC EDGAR XBRL filings (10-K, 10-Q) of NVDA")

@@ -530,6 +530,94 @@ def build_prices(raw_dir: str | Path | None = None, tickers=None, start="2015-01
     return out.reset_index(drop=True)[list(COLUMNS)], diagnostics
 
 
+def extend_on_returns(old: pd.DataFrame, new: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[dict], list[dict]]:
+    """Extend one ticker's snapshot series with newer data, chained on returns (never on levels).
+
+    The snapshot rows are kept unchanged. Each new series (``close``: raw split-adjusted close;
+    ``adj_close``: dividend-adjusted close, extending ``total_return_index``) is rescaled by the
+    ratio of the two series on the latest date both have on/before the snapshot's last date (the
+    anchor), so only its returns after the anchor enter -- the same rule as `build_prices`.
+
+    Parameters
+    ----------
+    old : pandas.DataFrame
+        One ticker's rows of the price table (`COLUMNS`).
+    new : pandas.DataFrame
+        Columns ``date``, ``close``, ``adj_close`` (e.g. a yfinance download), one row per date.
+    source : str
+        Name written in ``close_source`` / ``tr_source`` of the new rows.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        ``old`` plus one row per new date after its last date (`COLUMNS`).
+    diagnostics : list of dict
+        Rows of `DIAGNOSTIC_COLUMNS` comparing the returns of both sources over the overlap.
+    links : list of dict
+        The splices made (series, anchor date, factor, first and last new date).
+
+    Raises
+    ------
+    SourceFileError
+        The new data share no date with the snapshot on/before its last date (a gap), or the
+        currency of the rows disagree.
+    """
+    ticker = str(old["ticker"].iloc[0])
+    old = old.sort_values("date")
+    last = old["date"].max()
+    new = new.dropna(subset=["close"]).sort_values("date")
+    new = new[~new["date"].duplicated(keep="last")]
+    if (new[["close", "adj_close"]] <= 0).any().any():
+        raise SourceFileError(f"{ticker} [{source}]: non-positive price(s) in the new data")
+    rows = {"date": new.loc[new["date"] > last, "date"].to_numpy()}
+    links = []
+    for old_col, new_col, what in (("close", "close", "close"), ("total_return_index", "adj_close", "total return")):
+        a = pd.Series(old[old_col].to_numpy(), index=pd.DatetimeIndex(old["date"])).dropna()
+        b = pd.Series(new[new_col].to_numpy(), index=pd.DatetimeIndex(new["date"])).dropna()
+        common = a.index.intersection(b.index[b.index <= last])
+        if len(rows["date"]) and not len(common):
+            first = b.index[0] if len(b) else None
+            raise SourceFileError(
+                f"{ticker}: cannot splice the {what} series on returns: the snapshot ends {last:%Y-%m-%d} and "
+                f"the {source} data start {first:%Y-%m-%d} with no common date; download from an earlier date")
+        if not len(rows["date"]):
+            continue
+        anchor = common[-1]
+        factor = a[anchor] / b[anchor]
+        extension = b.reindex(pd.DatetimeIndex(rows["date"]))
+        if extension.isna().any():
+            missing = extension.index[extension.isna()][0]
+            raise SourceFileError(f"{ticker} [{source}]: {new_col} missing on {missing:%Y-%m-%d}")
+        rows[old_col] = extension.to_numpy() * factor
+        links.append({"ticker": ticker, "series": what, "source": source, "anchor": anchor, "factor": float(factor),
+                      "first": rows["date"][0], "last": rows["date"][-1]})
+    currency = old["currency"].dropna().unique()
+    if len(currency) != 1:
+        raise SourceFileError(f"{ticker}: the snapshot rows carry currencies {list(currency)}")
+    added = pd.DataFrame({
+        "date": pd.DatetimeIndex(rows["date"]), "ticker": ticker,
+        "close": rows.get("close", np.array([], dtype=float)),
+        "total_return_index": rows.get("total_return_index", np.array([], dtype=float)),
+        "currency": currency[0], "close_source": source, "tr_source": source, "close_method": RAW_METHOD,
+    })
+    table = pd.concat([old[list(COLUMNS)], added[list(COLUMNS)]], ignore_index=True) if len(added) else old[list(COLUMNS)]
+    # how well the two sources agree where they overlap (reported in price_diagnostics, not resolved)
+    old_close = pd.Series(old["close"].to_numpy(), index=pd.DatetimeIndex(old["date"])).dropna()
+    new_close = pd.Series(new["close"].to_numpy(), index=pd.DatetimeIndex(new["date"]))
+    new_adj = pd.Series(new["adj_close"].to_numpy(), index=new_close.index).dropna()
+    ratio = (new_adj / new_close).dropna().to_numpy()
+    ex_dates = new_adj.index[1:][np.abs(ratio[1:] / ratio[:-1] - 1.0) > EX_DIV_RATIO_STEP] if len(ratio) > 1 \
+        else pd.DatetimeIndex([])
+    old_tr = pd.Series(old["total_return_index"].to_numpy(), index=pd.DatetimeIndex(old["date"])).dropna()
+    diagnostics = [
+        _compare(ticker, _Candidate("snapshot", 0, "raw", old_close), _Candidate(source, 99, "raw", new_close),
+                 "raw", ex_dates),
+        _compare(ticker, _Candidate("snapshot", 0, "total return", old_tr),
+                 _Candidate(source, 99, "adjusted", new_adj), "total return vs adjusted", ex_dates),
+    ]
+    return table.reset_index(drop=True), [d for d in diagnostics if d is not None], links
+
+
 # --------------------------------------------------------------------------- committed CSV
 def write_prices_csv(df: pd.DataFrame, path: str | Path) -> Path:
     """Write the price table in the committed format (ISO dates, ``%.10g`` floats, LF), atomically.

@@ -92,3 +92,20 @@ def verdict(frame: pd.DataFrame, benchmark: str = "SPY") -> str:
         f"{best['currency']}). To {latest['end'].iloc[0]:%Y-%m-%d}, the upstream median stood at "
         f"{up_latest:+.0%} against {bench_latest:+.0%} for {benchmark}."
     )
+
+
+def verdict_b1(benchmark: str = "SPY"):
+    """Claim B1 as a `Verdict` (see `verdict` for the rule)."""
+    from .universe import universe as _universe
+    from .verdicts import Verdict
+
+    frame = gains(_universe()["ticker"].tolist() + [benchmark])
+    text = verdict(frame, benchmark=benchmark)
+    status = text.split("Verdict on B1: ", 1)[1].split(".**", 1)[0]
+    essay = frame[frame["end_label"].str.startswith(f"to {ESSAY_DATE}")]
+    return Verdict(
+        status=status, summary=text.split("** ", 1)[1],
+        numbers={"upstream_median": float(essay.loc[essay["layer"] == "upstream", "price_return"].median()),
+                 benchmark: float(essay.loc[essay["ticker"] == benchmark, "price_return"].iloc[0])},
+        sources="Daily prices from public datasets derived from Yahoo Finance",
+    )

@@ -229,13 +229,16 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, date_format="%Y-%m-%d", float_format="%.15g", lineterminator="\n")
 
 
-def write_snapshot(tables: dict, base: Path | None = None) -> Path:
+def write_snapshot(tables: dict, base: Path | None = None, extra_files: dict[str, str] | None = None) -> Path:
     """Validate ``tables`` and swap them in as the snapshot, atomically.
 
     The tables are written to a temporary folder beside ``data/snapshot``, re-read, validated
     against the current snapshot, then renamed into place. Until the final rename, the previous
     snapshot is untouched; if the process dies between the two renames, `load_table` still finds
     the previous snapshot under ``snapshot.previous``.
+
+    ``extra_files`` (file name → text, e.g. a refresh's ``edition_diff.json``) are written into the
+    same folder and swapped in with the tables; their checksums go in the manifest.
     """
     target = snapshot_dir(base)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -251,6 +254,12 @@ def write_snapshot(tables: dict, base: Path | None = None) -> Path:
             _write_table(tables[name], staging / filename)
             manifest["tables"][name] = {"file": filename, "rows": int(len(tables[name])),
                                         "sha256": _sha256(staging / filename)}
+        for filename, text in (extra_files or {}).items():
+            if filename in TABLE_FILES.values() or filename == "manifest.json" or Path(filename).name != filename:
+                raise SnapshotError(f"extra snapshot file {filename!r} would clash with a table or leave the folder")
+            with open(staging / filename, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+            manifest.setdefault("extra_files", {})[filename] = _sha256(staging / filename)
         with open(staging / "manifest.json", "w", encoding="utf-8") as handle:
             json.dump(manifest, handle, indent=1, sort_keys=False)
             handle.write("\n")

@@ -10,8 +10,8 @@ Everything here is derived from the developers' raw public files and the committ
   PROVENANCE.md). There is no ``dei`` section: the raw files have none, and nothing is invented.
   Two editions: ``previous`` keeps the facts filed on/before ``CUTOFF`` (what a snapshot built then
   would hold), ``current`` keeps them all (what a refresh after the later filings downloads: NVDA's
-  FY2026 10-K and FY2027 Q1 10-Q, META's FY2025 10-K, which restates its 2023 capex, and its Q1 2026
-  10-Q).
+  10-Ks for FY2025 and FY2026 and its 10-Qs to FY2027 Q1; META's 10-K for 2024 -- which restates its
+  2023 capex from 27,266m to 27,045m -- and its filings to 2026 Q1).
 * ``prices/previous.csv`` -- rows of the committed ``data/snapshot/prices.csv`` for NVDA, META and SPY
   from ``PRICE_FIRST`` to ``PRICE_CUTOFF`` (the previous edition's price table, in the snapshot format).
 * ``prices/yfinance.csv`` -- what a yfinance download (``auto_adjust=False``) returns for the same
@@ -38,7 +38,7 @@ COMPANIES = {  # ticker -> (cik, concepts kept)
                        "NetCashProvidedByUsedInOperatingActivities", "PaymentsToAcquirePropertyPlantAndEquipment")),
 }
 FIRST_END = "2023-01-01"
-CUTOFF = "2025-12-31"
+CUTOFF = "2025-01-15"
 PRICE_TICKERS = ("NVDA", "META", "SPY")
 PRICE_FIRST, PRICE_CUTOFF, DOWNLOAD_FIRST = "2026-01-02", "2026-08-31", "2026-08-03"
 

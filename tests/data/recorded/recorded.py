@@ -1,0 +1,144 @@
+"""Helpers the refresh tests share: the recorded SEC bodies, a local SEC server, a fake yfinance, and a
+small previous snapshot built with the project's own code.
+
+Nothing here touches the network: the SEC server listens on 127.0.0.1 and yfinance is replaced by
+`FakeDownload` at the project's own boundary (``price_client.fetch_prices(download=...)``).
+See ``make_recorded.py`` for where the recorded files come from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+from pytest_httpserver import HTTPServer
+
+HERE = Path(__file__).resolve().parent
+CIKS = {"NVDA": 1045810, "META": 1326801}
+IDENTITY = "Test Runner test@example.org"
+FAST_ENV = {  # tiny backoff, no rate limit to wait on, short timeouts: fault tests run in milliseconds
+    "VALUECHAIN_SEC_IDENTITY": IDENTITY,
+    "VALUECHAIN_HTTP_BACKOFF": "0.001",
+    "VALUECHAIN_HTTP_BACKOFF_MAX": "0.005",
+    "VALUECHAIN_HTTP_ATTEMPTS": "3",
+    "VALUECHAIN_PRICE_ATTEMPTS": "2",
+    "VALUECHAIN_SEC_RATE": "1000",
+    "VALUECHAIN_CONNECT_TIMEOUT": "1",
+    "VALUECHAIN_READ_TIMEOUT": "2",
+}
+
+
+def body(ticker: str, edition: str = "current") -> bytes:
+    """A recorded companyfacts response body (SEC's layout) for ``ticker``."""
+    return (HERE / "companyfacts" / f"CIK{CIKS[ticker]:010d}.{edition}.json").read_bytes()
+
+
+def path_of(ticker: str) -> str:
+    return f"/api/xbrl/companyfacts/CIK{CIKS[ticker]:010d}.json"
+
+
+def etag(data: bytes) -> str:
+    return '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
+
+
+def start_server() -> HTTPServer:
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    return server
+
+
+def serve(server: HTTPServer, edition: str = "current", tickers=tuple(CIKS)) -> None:
+    """Answer each company's companyfacts URL with its recorded body (with ETag and Last-Modified)."""
+    for ticker in tickers:
+        data = body(ticker, edition)
+        server.expect_request(path_of(ticker), method="GET").respond_with_data(
+            data, content_type="application/json",
+            headers={"ETag": etag(data), "Last-Modified": "Wed, 20 May 2026 12:00:00 GMT"})
+
+
+def digests(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder`` (the byte-for-byte check of the previous snapshot)."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# --------------------------------------------------------------------------- yfinance, faked
+def recorded_prices() -> pd.DataFrame:
+    frame = pd.read_csv(HERE / "prices" / "yfinance.csv", parse_dates=["Date"])
+    return frame
+
+
+class FakeDownload:
+    """Stands in for ``yfinance.download``: same call, same output layout (columns (Price, Ticker)).
+
+    ``missing`` tickers come back absent, as yfinance does for a ticker it cannot get; ``scale``
+    multiplies the levels (as if a split changed them) to show the splice uses returns only.
+    """
+
+    def __init__(self, missing=(), scale: float = 1.0, raise_first: BaseException | None = None):
+        self.missing, self.scale, self.raise_first = set(missing), scale, raise_first
+        self.calls: list[dict] = []
+
+    def __call__(self, tickers, start=None, end=None, **kwargs):
+        self.calls.append({"tickers": list(tickers), "start": start, "end": end, **kwargs})
+        if self.raise_first is not None:
+            exc, self.raise_first = self.raise_first, None
+            raise exc
+        data = recorded_prices()
+        data = data[data["Ticker"].isin(tickers) & ~data["Ticker"].isin(self.missing)]
+        if start is not None:
+            data = data[data["Date"] >= pd.Timestamp(start)]
+        if end is not None:
+            data = data[data["Date"] < pd.Timestamp(end)]
+        wide = data.pivot(index="Date", columns="Ticker", values=["Adj Close", "Close"]) * self.scale
+        wide.columns = wide.columns.set_names(["Price", "Ticker"])
+        return wide
+
+
+# --------------------------------------------------------------------------- the previous snapshot
+def build_previous_data_dir(target: Path) -> Path:
+    """Write a small ``data/`` folder at ``target``: universe (NVDA, META), benchmark SPY, and a snapshot
+    built with the project's own code from the ``previous`` recorded bodies and prices.
+
+    The caller must have pointed ``VALUECHAIN_DATA`` at ``target``.
+    """
+    from valuechain_lib import snapshot
+    from valuechain_lib.paths import DEFAULT_DATA_DIR
+    from valuechain_lib.prices import DIAGNOSTIC_COLUMNS, read_prices_csv
+    from valuechain_lib.refresh import _crosschecks
+
+    target.mkdir(parents=True, exist_ok=True)
+    universe = pd.read_csv(DEFAULT_DATA_DIR / "universe.csv", dtype=str, keep_default_na=False)
+    universe[universe["ticker"].isin(list(CIKS))].to_csv(target / "universe.csv", index=False, lineterminator="\n")
+    bench = pd.read_csv(DEFAULT_DATA_DIR / "benchmarks.csv", dtype=str, keep_default_na=False)
+    bench[bench["ticker"] == "SPY"].to_csv(target / "benchmarks.csv", index=False, lineterminator="\n")
+    raw = target.parent / f"{target.name}-raw-previous"
+    (raw / "sec").mkdir(parents=True, exist_ok=True)
+    for ticker in CIKS:
+        (raw / "sec" / f"{ticker}.companyfacts.json").write_bytes(body(ticker, "previous"))
+    from valuechain_lib.universe import universe as load_universe
+
+    companies = load_universe()
+    tidy, reported, restatements, files = snapshot.build_financials(raw, companies)
+    tables = {"financials": tidy, "facts_reported": reported, "restatements": restatements,
+              "crosschecks": _crosschecks(reported, tidy, restatements),
+              "prices": read_prices_csv(HERE / "prices" / "previous.csv"),
+              "price_diagnostics": pd.DataFrame(columns=list(DIAGNOSTIC_COLUMNS))}
+    tables["manifest"] = snapshot._manifest(raw, companies, tables, files)
+    snapshot.write_snapshot(tables, base=target)
+    shutil.rmtree(raw)
+    snapshot.load_table.cache_clear()
+    return target
+
+
+class Clock:
+    """Records the moments the server receives requests (for the rate-limit test)."""
+
+    def __init__(self):
+        self.times: list[float] = []
+
+    def stamp(self) -> None:
+        self.times.append(time.monotonic())

@@ -1,0 +1,197 @@
+"""The built book in a real browser: every page loads offline, every chart draws, captions are complete.
+
+Builds the book if ``_build/html`` is missing or older than its sources, serves ``_build/html`` on
+127.0.0.1 (random port, a thread), and drives the Debian ``chromium`` headless over the DevTools
+protocol (`tests/browser_tools.py`; no browser download). For each page of ``_toc.yml`` it checks:
+
+* every ``div.vc-chart`` holds a drawn ``svg``/``canvas`` within 10 s;
+* every request the page made went to our 127.0.0.1 server (``data:`` URLs aside): no CDN, no other host;
+* no JavaScript exception, no ``console.error``, no browser error log (the browser's own favicon probe aside);
+* every chart figure has a caption with "Source:", "Note:", "Data as of" and a CSV download link that the
+  local server answers with 200 and a non-empty body;
+* every other link into ``_static/data/`` (the Data page's dataset downloads) answers 200 too.
+
+A full-page screenshot of each page goes to ``_build/screenshots/<page>.png`` for a human to look at.
+
+Chromium missing is a failure, not a skip (CI installs it): ``apt-get install -y chromium``.
+pytest-socket stays on: only connections to 127.0.0.1 are allowed here (``allow_hosts``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from browser_tools import (  # tests/ is no package: found through the sys.path line above
+    HTML_DIR,
+    INSTALL_HINT,
+    REPO_ROOT,
+    SCREENSHOT_DIR,
+    Browser,
+    StaticServer,
+    fetch,
+    find_chromium,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.allow_hosts(["127.0.0.1"])]
+
+CHART_TIMEOUT = 10  # seconds for every chart on a page to draw
+INDEX = HTML_DIR / "index.html"
+
+# What a build reads: when any is newer than _build/html/index.html, the fixture rebuilds.
+SOURCE_GLOBS = ("_config.yml", "_toc.yml", "book/**/*.md", "chapters/*.md", "valuechain_lib/**/*.py",
+                "data/snapshot/manifest.json", "book/_ext/**/*.py", "book/_templates/**/*.html",
+                "book/_static/*.js", "book/_static/*.css", "book/_static/vega/*")
+
+
+def _pages() -> list[tuple[str, str, str]]:
+    """(name, URL path to load, URL path expected after redirects) for every page in _toc.yml."""
+    toc = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text())
+    root = toc["root"]
+    pages = [("index", "index.html", f"{root}.html")]
+    for part in toc.get("parts", []):
+        for chapter in part.get("chapters", []):
+            docname = chapter["file"].removesuffix(".md")
+            pages.append((Path(docname).name, f"{docname}.html", f"{docname}.html"))
+    return pages
+
+
+PAGES = _pages()
+PAGE_IDS = [name for name, _, _ in PAGES]
+
+
+def _newest_source() -> tuple[float, Path | None]:
+    newest, which = 0.0, None
+    for pattern in SOURCE_GLOBS:
+        for path in REPO_ROOT.glob(pattern):
+            if path.is_file() and "__pycache__" not in path.parts:
+                mtime = path.stat().st_mtime
+                if mtime > newest:
+                    newest, which = mtime, path
+    return newest, which
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """``_build/html``, built with `valuechain_lib.book.build` unless up to date with every source."""
+    newest, which = _newest_source()
+    if not INDEX.is_file() or INDEX.stat().st_mtime < newest:
+        from valuechain_lib.book import build
+
+        reason = "missing" if not INDEX.is_file() else f"older than {which.relative_to(REPO_ROOT)}"
+        print(f"building the book ({INDEX.relative_to(REPO_ROOT)} {reason})")
+        rc = build()
+        assert rc == 0, f"jupyter-book build failed with return code {rc} (see the captured output)"
+        # jupyter-book writes index.html only when missing: stamp it so an unchanged tree is reused next time.
+        os.utime(INDEX)
+    assert INDEX.is_file(), "the build produced no _build/html/index.html"
+    return HTML_DIR
+
+
+@pytest.fixture(scope="module")
+def server(built_book):
+    with StaticServer(built_book) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not find_chromium():
+        pytest.fail(f"chromium is not installed; install it with: {INSTALL_HINT}", pytrace=False)
+    with Browser() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def visit(browser, server):
+    """visit(name) -> what loading that page did (loaded once per page, in a fresh browser context)."""
+    cache: dict[str, dict] = {}
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+
+    def _visit(name: str) -> dict:
+        if name in cache:
+            return cache[name]
+        _, path, expected = next(p for p in PAGES if p[0] == name)
+        with browser.new_page(cache_disabled=True) as page:
+            page.navigate(server.url(path))
+            arrived, where = page.wait_for(
+                f"document.readyState === 'complete' && location.pathname.endsWith('/{expected}') && location.href",
+                timeout=10)
+            state = page.wait_for_charts(timeout=CHART_TIMEOUT)
+            shot = page.screenshot(SCREENSHOT_DIR / f"{name}.png")
+            cache[name] = {"arrived": arrived, "where": where, "state": state, "requests": page.requests(),
+                           "errors": page.errors(), "screenshot": shot}
+        return cache[name]
+
+    return _visit
+
+
+def test_chromium_installed():
+    """CI must have Debian's chromium: the browser tests fail (not skip) without it."""
+    assert find_chromium(), f"chromium is not installed; install it with: {INSTALL_HINT}"
+
+
+@pytest.mark.parametrize("name", PAGE_IDS)
+def test_page_loads_and_charts_draw(visit, name):
+    result = visit(name)
+    assert result["arrived"], f"{name}: page did not finish loading at the expected URL ({result['where']})"
+    charts = result["state"]["charts"]
+    problems = [c for c in charts
+                if not (c["kind"] in ("svg", "canvas") and c["state"] == "done" and c["width"] > 0
+                        and c["height"] > 0 and c["marks"] > 0)]
+    assert not problems, f"{name}: charts not drawn within {CHART_TIMEOUT} s: {problems}"
+    outside = [c["id"] for c in charts if not c["in_figure"]]
+    assert not outside, f"{name}: chart containers outside a figure.vc-figure: {outside}"
+    assert result["screenshot"].stat().st_size > 0
+
+
+@pytest.mark.parametrize("name", PAGE_IDS)
+def test_page_requests_stay_local(visit, server, name):
+    requests = visit(name)["requests"]
+    assert requests, f"{name}: no network request recorded (CDP Network domain not working?)"
+    foreign = [r["url"] for r in requests
+               if not (r["url"].startswith(server.origin + "/") or r["url"].startswith("data:"))]
+    assert not foreign, f"{name}: requests to hosts other than {server.origin}: {foreign}"
+    broken = [(r["url"], r["status"], r["failed"]) for r in requests
+              if not r["url"].endswith("/favicon.ico") and (r["failed"] or (r["status"] or 0) >= 400)]
+    assert not broken, f"{name}: requests that failed: {broken}"
+
+
+@pytest.mark.parametrize("name", PAGE_IDS)
+def test_page_has_no_console_errors(visit, name):
+    errors = [e for e in visit(name)["errors"] if "/favicon.ico" not in e]  # the browser's own probe
+    assert not errors, f"{name}: JavaScript errors: {errors}"
+
+
+@pytest.mark.parametrize("name", PAGE_IDS)
+def test_chart_captions_and_downloads(visit, server, name):
+    figures = visit(name)["state"]["figures"]
+    for fig in figures:
+        caption = fig["caption"] or ""
+        missing = [key for key in ("Source:", "Note:", "Data as of") if key not in caption]
+        assert not missing, f"{name} / {fig['id']}: caption lacks {missing}: {caption!r}"
+        url = fig["download"]
+        assert url, f"{name} / {fig['id']}: no download link (a.vc-download) in the caption"
+        assert url.startswith(server.origin + "/"), f"{name} / {fig['id']}: download link not local: {url}"
+        assert url.split("?")[0].endswith(".csv"), f"{name} / {fig['id']}: download is not a CSV: {url}"
+        status, body = fetch(url)
+        assert status == 200, f"{name} / {fig['id']}: {url} answered {status}"
+        assert body.strip(), f"{name} / {fig['id']}: {url} is empty"
+
+
+@pytest.mark.parametrize("name", PAGE_IDS)
+def test_data_links_resolve(visit, server, name):
+    """Every link into _static/data/ on the page (figure downloads, the Data page's datasets) is served."""
+    links = sorted(set(visit(name)["state"]["data_links"]))
+    broken = []
+    for url in links:
+        status, body = fetch(url) if url.startswith(server.origin + "/") else (None, b"")
+        if status != 200 or not body.strip():
+            broken.append(f"{url.removeprefix(server.origin)} ({status})")
+    assert not broken, f"{name}: {len(broken)} of {len(links)} data links broken: {broken}"
