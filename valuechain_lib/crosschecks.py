@@ -162,8 +162,16 @@ def explain(checks: pd.DataFrame, restatements: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_all(reported: pd.DataFrame, tidy: pd.DataFrame, restatements: pd.DataFrame) -> pd.DataFrame:
-    """Run every cross-check and explain the mismatches; one row per comparison."""
-    checks = pd.concat([quarter_checks(reported), ttm_checks(reported, tidy), gross_profit_checks(reported)],
-                       ignore_index=True)
-    checks = checks[[c for c in CHECK_COLUMNS if c in checks.columns]]
-    return explain(checks, restatements)
+    """Run every cross-check and explain the mismatches; one row per comparison.
+
+    A check group with nothing to compare (a company without TTM or gross-profit facts) is left out
+    rather than concatenated empty, which would turn ``match`` into an object column.
+    """
+    parts = [p for p in (quarter_checks(reported), ttm_checks(reported, tidy), gross_profit_checks(reported))
+             if not p.empty]
+    if parts:
+        checks = pd.concat(parts, ignore_index=True)
+    else:
+        checks = pd.DataFrame({c: pd.Series(dtype=bool if c == "match" else object) for c in CHECK_COLUMNS})
+    checks["match"] = checks["match"].astype(bool)
+    return explain(checks[[c for c in CHECK_COLUMNS if c in checks.columns]], restatements)

@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import snapshot
-from .crosschecks import CHECK_COLUMNS, explain, gross_profit_checks, quarter_checks, ttm_checks
+from .crosschecks import run_all
 from .edition import EDITION_FILE, diff_editions, to_json
 from .errors import ValueChainError
 from .price_client import SOURCE as PRICE_SOURCE
@@ -89,22 +89,6 @@ def _concat(new: pd.DataFrame, carried: pd.DataFrame) -> pd.DataFrame:
     if new.empty:
         return carried.reset_index(drop=True)
     return pd.concat([new, carried], ignore_index=True)
-
-
-def _crosschecks(reported: pd.DataFrame, tidy: pd.DataFrame, restatements: pd.DataFrame) -> pd.DataFrame:
-    """`crosschecks.run_all`, skipping empty check groups.
-
-    run_all concatenates all three groups; when one is empty (a universe without TTM or gross
-    profit facts) pandas makes ``match`` an object column and ``~match`` breaks in `explain`.
-    """
-    parts = [p for p in (quarter_checks(reported), ttm_checks(reported, tidy), gross_profit_checks(reported))
-             if not p.empty]
-    if not parts:
-        return explain(pd.DataFrame({c: pd.Series(dtype=bool if c == "match" else object) for c in CHECK_COLUMNS}),
-                       restatements)
-    checks = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].copy()
-    checks["match"] = checks["match"].astype(bool)
-    return explain(checks[[c for c in CHECK_COLUMNS if c in checks.columns]], restatements)
 
 
 def _previous_tables(base: Path | None) -> dict:
@@ -255,7 +239,7 @@ def _financial_tables(tmp: Path, live: pd.DataFrame, sec, previous: dict, carrie
     reported = _concat(reported, carry("facts_reported"))
     restatements = _concat(restatements, carry("restatements"))
     tables = {"financials": tidy, "facts_reported": reported, "restatements": restatements,
-              "crosschecks": _crosschecks(reported, tidy, restatements)}
+              "crosschecks": run_all(reported, tidy, restatements)}
     return tables, files
 
 

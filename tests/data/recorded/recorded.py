@@ -108,7 +108,7 @@ def build_previous_data_dir(target: Path) -> Path:
     from valuechain_lib import snapshot
     from valuechain_lib.paths import DEFAULT_DATA_DIR
     from valuechain_lib.prices import DIAGNOSTIC_COLUMNS, read_prices_csv
-    from valuechain_lib.refresh import _crosschecks
+    from valuechain_lib.crosschecks import run_all
 
     target.mkdir(parents=True, exist_ok=True)
     universe = pd.read_csv(DEFAULT_DATA_DIR / "universe.csv", dtype=str, keep_default_na=False)
@@ -124,7 +124,7 @@ def build_previous_data_dir(target: Path) -> Path:
     companies = load_universe()
     tidy, reported, restatements, files = snapshot.build_financials(raw, companies)
     tables = {"financials": tidy, "facts_reported": reported, "restatements": restatements,
-              "crosschecks": _crosschecks(reported, tidy, restatements),
+              "crosschecks": run_all(reported, tidy, restatements),
               "prices": read_prices_csv(HERE / "prices" / "previous.csv"),
               "price_diagnostics": pd.DataFrame(columns=list(DIAGNOSTIC_COLUMNS))}
     tables["manifest"] = snapshot._manifest(raw, companies, tables, files)
