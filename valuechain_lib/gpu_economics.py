@@ -49,6 +49,7 @@ __all__ = [
     "assumption_table",
     "break_even_price_per_hour",
     "calibrate_to_reported",
+    "calibration_table",
     "central_values",
     "cited_fact_ids",
     "data_as_of",
@@ -68,6 +69,7 @@ __all__ = [
     "shortest_useful_life",
     "slider_grid",
     "required_for_margin",
+    "requirement_table",
     "unit_economics",
     "validate_assumptions",
     "verdict_a1",
@@ -748,6 +750,43 @@ def assumption_table(assumptions=None, facts_table: pd.DataFrame | None = None) 
         "unit": table["unit"], "basis": table["kind"], "source": table.apply(source, axis=1),
         "rationale": table["rationale"],
     })
+
+
+def calibration_table(assumptions=None) -> pd.DataFrame:
+    """`calibrate_to_reported` for both unknowns, with the cost inputs at their central, low and high values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (costs, solve_for): the columns of `calibrate_to_reported`.
+    """
+    table = _as_table(assumptions)
+    rows = [calibrate_to_reported(table, solve_for=solve, costs=costs)
+            for costs in ("value", "low", "high") for solve in SOLVABLE]
+    return pd.DataFrame(rows).reset_index(drop=True)
+
+
+def requirement_table(assumptions=None, targets: Iterable[float] | None = None) -> pd.DataFrame:
+    """What a fully loaded margin target takes: utilization at the central price, price at the central utilization.
+
+    Parameters
+    ----------
+    targets : iterable of float, optional
+        Margin targets as fractions; default Oracle's reply range (F07 low and high).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (target, solve_for, after_financing): the columns of `required_for_margin` plus
+        ``after_financing``.
+    """
+    table = _as_table(assumptions)
+    if targets is None:
+        o = oracle_figures()
+        targets = (o["reply_low"], o["reply_high"])
+    rows = [{**required_for_margin(t, table, solve_for=solve, after_financing=fin).to_dict(), "after_financing": fin}
+            for t in targets for fin in (False, True) for solve in SOLVABLE]
+    return pd.DataFrame(rows).reset_index(drop=True)
 
 
 def slider_grid(assumptions=None, price_step: float = 0.10, utilization_step: float = 0.01) -> pd.DataFrame:
