@@ -75,8 +75,8 @@ DEFAULT_CHART_DATA_DIR = PACKAGE_DIR.parent / "book" / "_static" / "data"
 
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _NAME_MAX = 80
-_TITLE_WIDTH = 76  # characters per title line (about 680 px at 16 px bold)
-_SUBTITLE_WIDTH = 110  # characters per subtitle line (about 640 px at 13 px)
+_TITLE_WIDTH = 62  # characters per title line (about 560 px at 16 px bold: the text column)
+_SUBTITLE_WIDTH = 88  # characters per subtitle line (about 540 px at 13 px)
 
 # What each required field is for, quoted in ChartError messages.
 _REQUIRED = {
@@ -125,7 +125,9 @@ def house_theme() -> dict[str, Any]:
                 "domainColor": AXIS_COLOR, "tickColor": AXIS_COLOR, "labelLimit": 220,
             },
             "axisX": {"labelAngle": 0, "labelOverlap": "greedy"},
-            "axisXTemporal": {"grid": False},  # time runs left to right: horizontal gridlines only
+            # Time runs left to right: horizontal gridlines only, and one labelled tick a year so quarters
+            # never produce mixed "July 2023 April" labels.
+            "axisXTemporal": {"grid": False, "format": "%Y", "tickCount": "year"},
             # About one tick per 100 px of width: a full-column chart would otherwise get ~20 ticks.
             "axisXQuantitative": {"tickCount": {"expr": "ceil(width / 100)"}},
             "axisY": {"titleAngle": -90},

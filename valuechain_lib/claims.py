@@ -9,6 +9,7 @@ built, so a refresh can change them.
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -40,7 +41,8 @@ def parse_params(text) -> dict:
     if text is None or (isinstance(text, float) and pd.isna(text)) or not str(text).strip():
         return {}
     params = {}
-    for part in str(text).split(";"):
+    # A ';' separates parameters only where a new 'name=' follows, so reasons may contain ';'.
+    for part in re.split(r";\s*(?=[A-Za-z_]\w*=)", str(text)):
         name, sep, value = part.partition("=")
         if not sep or not name.strip():
             raise ClaimsError(f"parameter {part!r} is not name=value")

@@ -318,7 +318,7 @@ def reported_basis_margin(revenue, cash_cost, depreciation, excluded_share):
 
     Examples
     --------
-    >>> reported_basis_margin(2.0, 0.5, 0.8, 0.25)
+    >>> round(reported_basis_margin(2.0, 0.5, 0.8, 0.25), 6)
     0.45
     """
     return gross_margin_including_depreciation(revenue, cash_cost, depreciation * (1 - excluded_share))
@@ -799,9 +799,10 @@ def slider_grid(assumptions=None, price_step: float = 0.10, utilization_step: fl
     Returns
     -------
     pandas.DataFrame
-        ``price_usd_per_gpu_hour``, ``useful_life_years``, ``utilization``,
-        ``gross_margin_including_depreciation`` and ``margin_after_financing``, rounded (prices to cents, fractions to 4 decimals) so a
-        slider's value matches a row.
+        Short column names, since the chart inlines every row in the page: ``price_usd`` (per billed
+        GPU-hour), ``life_years``, ``utilization``, ``gross_margin`` (including all depreciation) and
+        ``after_financing`` (margin after depreciation and financing), rounded (prices to cents,
+        fractions to 4 decimals) so a slider's value matches a row.
     """
     table = _as_table(assumptions).set_index("name")
     p, u, life = (table.loc[n] for n in ("price_usd_per_gpu_hour", "utilization", "useful_life_years"))
@@ -812,10 +813,11 @@ def slider_grid(assumptions=None, price_step: float = 0.10, utilization_step: fl
     utilization = np.round(np.linspace(u["low"], u["high"], steps + 1), 4)
     lives = np.arange(math.ceil(life["low"]), math.floor(life["high"]) + 1)
     grid = margin_grid(table.reset_index(), utilization=utilization, useful_life=lives, price=prices)
-    cols = ["price_usd_per_gpu_hour", "useful_life_years", "utilization", "gross_margin_including_depreciation",
-            "margin_after_financing"]
-    out = grid[cols].copy()
-    out[cols[3:]] = out[cols[3:]].round(4)
+    out = pd.DataFrame({
+        "price_usd": grid["price_usd_per_gpu_hour"], "life_years": grid["useful_life_years"].astype(int),
+        "utilization": grid["utilization"], "gross_margin": grid["gross_margin_including_depreciation"].round(4),
+        "after_financing": grid["margin_after_financing"].round(4),
+    })
     return out
 
 

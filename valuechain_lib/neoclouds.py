@@ -27,9 +27,11 @@ ITEMS = ("revenue", "cost_of_revenue", "gross_profit", "depreciation_amortizatio
 #: Multipliers from the facts table's money units to USD.
 USD_PER_UNIT = {"USD million": 1e6, "USD billion": 1e9}
 SECONDARY = "third-party derived statements (secondary source, no accession numbers)"
+#: Essay A's figures for Together AI (claim A6, as restated in the theses): not found in any citable source.
+ESSAY_A6 = {"run_rate_usd": 300e6, "margin": 0.45}
 
 __all__ = [
-    "COREWEAVE", "POOLED", "coreweave", "coreweave_backlog", "coreweave_interest", "customer_concentration",
+    "COREWEAVE", "ESSAY_A6", "POOLED", "SECONDARY", "coreweave", "coreweave_backlog", "coreweave_interest", "customer_concentration",
     "get_adjusted_gross_profit", "get_growth_yoy", "hyperscaler_ttm", "latest_concentration", "nebius_quarters",
     "peer_comparison", "to_usd", "together_ai", "verdict_a6", "verdict_b10",
 ]
@@ -466,8 +468,9 @@ def verdict_a6(facts_frame: pd.DataFrame | None = None) -> Verdict:
         "; no margin figure was found at all"
     return Verdict(
         status="not testable with public data",
-        summary=("The essay's figures for Together AI (a run rate of about $300M, a margin of about 45%) were "
-                 "**not found** in any citable source, Together AI is private and files no statements, and no "
+        summary=("**Verdict on A6: not testable with public data.** The essay's figures for Together AI (a run "
+                 f"rate of about ${ESSAY_A6['run_rate_usd'] / 1e6:,.0f}M, a margin of about {ESSAY_A6['margin']:.0%}) "
+                 "were **not found** in any citable source, Together AI is private and files no statements, and no "
                  f"neocloud publishes its utilization. Revenue figures found instead differ: {found}{margin_text}."),
         numbers={r["fact_id"]: (r["value"] if pd.notna(r["value"]) else (r["value_low"], r["value_high"]))
                  for _, r in rows.iterrows()},
