@@ -233,17 +233,17 @@ def _pool(up: float, mid: float, down: float) -> pd.DataFrame:
 def test_hourglass_verdict_supported_mixed_not_supported():
     """Midstream 0.27 vs up 0.47 / down 0.30 → below both: supported; vs down 0.25 → below one:
     mixed; midstream 0.50 → above both: not supported."""
-    assert hourglass_verdict(_pool(0.47, 0.27, 0.30)).startswith("**Verdict on A8: supported**")
-    assert hourglass_verdict(_pool(0.47, 0.27, 0.25)).startswith("**Verdict on A8: mixed**")
-    assert hourglass_verdict(_pool(0.20, 0.27, 0.30)).startswith("**Verdict on A8: mixed**")
-    assert hourglass_verdict(_pool(0.47, 0.50, 0.30)).startswith("**Verdict on A8: not supported**")
+    assert hourglass_verdict(_pool(0.47, 0.27, 0.30)).startswith("**Verdict on A8: supported.**")
+    assert hourglass_verdict(_pool(0.47, 0.27, 0.25)).startswith("**Verdict on A8: mixed.**")
+    assert hourglass_verdict(_pool(0.20, 0.27, 0.30)).startswith("**Verdict on A8: mixed.**")
+    assert hourglass_verdict(_pool(0.47, 0.50, 0.30)).startswith("**Verdict on A8: not supported.**")
 
 
 def test_hourglass_verdict_sentence_numbers():
     """0.47 / 0.27 / 0.25 in the twelve months to 2026-03-31 → '47% upstream, 27% in the middle and 25%
     downstream'."""
     text = hourglass_verdict(_pool(0.47, 0.27, 0.25))
-    assert "In the twelve months to 2026-03-31" in text
+    assert "in the twelve months to 2026-03-31" in text
     assert "47% upstream, 27% in the middle and 25% downstream." in text
 
 
@@ -287,7 +287,7 @@ def test_verdicts_on_snapshot_follow_rules(pool_and_excluded, margins):
     latest = pool[pool["quarter_end"] == pool["quarter_end"].max()].set_index("layer")["operating_margin"]
     below = int(latest["midstream"] < latest["upstream"]) + int(latest["midstream"] < latest["downstream"])
     status = {2: "supported", 1: "mixed", 0: "not supported"}[below]
-    assert hourglass_verdict(pool).startswith(f"**Verdict on A8: {status}**")
+    assert hourglass_verdict(pool).startswith(f"**Verdict on A8: {status}.**")
     nvda = margins[margins["ticker"] == "NVDA"].sort_values("quarter_end").iloc[-1]
     status = "supported" if abs(nvda["operating_margin"] - 0.70) <= 0.05 else "not supported"
     text = nvidia_verdict(margins)

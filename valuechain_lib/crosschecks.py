@@ -3,8 +3,8 @@
 Q4 = FY − 9M makes "quarters add up to the year" true by construction, so these checks compare
 only figures that come from different facts:
 
-* ``3M vs YTD difference``: a reported three-month figure against the same quarter derived as the
-  difference of two year-to-date figures;
+* ``3M vs YTD difference``: a reported three-month figure (Q2, Q3, or a Q4 some 10-Ks tag) against
+  the same quarter derived as the difference of two year-to-date figures (Q4 = FY − 9M);
 * ``9M vs Q1+Q2+Q3``: the reported nine-month year-to-date against three reported quarters;
 * ``TTM vs 4 quarters``: a reported trailing-twelve-month figure (Amazon) against four quarters;
 * ``GP vs revenue − cost``: reported gross profit against reported revenue less cost of revenue.
@@ -50,10 +50,10 @@ def _frame(check: str, reported: pd.Series, derived: pd.Series, quarter, ends, r
 def quarter_checks(reported: pd.DataFrame) -> pd.DataFrame:
     """Reported 3-month figures against YTD differences, and 9M YTD against three reported quarters."""
     flows = reported[reported["kind"] == "flow"]
-    three = {q: _slot(flows, "3M", q) for q in (1, 2, 3)}
-    ytd = {1: three[1], 2: _slot(flows, "6M"), 3: _slot(flows, "9M")}
+    three = {q: _slot(flows, "3M", q) for q in (1, 2, 3, 4)}
+    ytd = {1: three[1], 2: _slot(flows, "6M"), 3: _slot(flows, "9M"), 4: _slot(flows, "FY")}
     frames = []
-    for k in (2, 3):
+    for k in (2, 3, 4):
         rep = three[k]
         idx = rep.index.union(ytd[k].index)
         cur, prev = ytd[k].reindex(idx), ytd[k - 1].reindex(idx)

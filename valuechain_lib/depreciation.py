@@ -47,7 +47,8 @@ from .verdicts import Verdict, status_from_count
 
 __all__ = [
     "ASSUMPTION_COLUMNS", "DA_MEASURES", "FACTS_DA_PAIRS", "ITEMS", "AssumptionsError",
-    "assumption", "current_lives", "da_revenue_growth", "da_vs_capex_ppe", "facts_da_growth",
+    "assumption", "current_lives", "da_revenue_growth", "da_vs_capex_ppe", "exclude_suspect_windows",
+    "facts_da_growth",
     "latest_growth", "life_change_effects", "load_assumptions", "load_fy", "load_quarters", "load_ttm",
     "operating_margin_sensitivity", "pooled_capex_intensity", "sensitivity_inputs",
     "straight_line_depreciation", "suspect_quarters", "useful_life_changes", "validate_assumptions",
@@ -705,6 +706,30 @@ def suspect_quarters(quarters: pd.DataFrame, ratio: float = 2.0, metrics=("reven
     return out[cols]
 
 
+def exclude_suspect_windows(frame: pd.DataFrame, suspects: pd.DataFrame, columns: Sequence[str],
+                            span: int = 4) -> pd.DataFrame:
+    """Blank ``columns`` on the rows whose trailing windows contain a suspect quarter of that company.
+
+    A TTM row at quarter ``q`` sums quarters ``q − 3 … q``, so a suspect quarter ``s`` touches the
+    rows ``s … s + 3`` (``span=4``); a year-on-year growth of TTM figures also uses the window four
+    quarters back, so it touches ``s … s + 7`` (``span=8``).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows with ``ticker`` and ``qi`` (e.g. `da_revenue_growth` output).
+    suspects : pandas.DataFrame
+        `suspect_quarters` output.
+    columns : sequence of str
+        The columns computed from the suspect metric (e.g. ``revenue_growth``, ``growth_gap``).
+    """
+    out = frame.copy()
+    for _, s in suspects.iterrows():
+        hit = (out["ticker"] == s["ticker"]) & out["qi"].between(int(s["qi"]), int(s["qi"]) + span - 1)
+        out.loc[hit, list(columns)] = np.nan
+    return out
+
+
 def pooled_capex_intensity(ttm: pd.DataFrame, suspects: pd.DataFrame | None = None) -> pd.DataFrame:
     """Pooled TTM capex / revenue of the companies in ``ttm``, by calendar quarter.
 
@@ -796,8 +821,11 @@ def verdict_a9(growth: pd.DataFrame | None = None, changes: pd.DataFrame | None 
     """
     if growth is None:
         wide = wide_by_quarter(load_ttm())
-        growth = latest_growth(da_revenue_growth(da_vs_capex_ppe(wide)),
-                               facts_da_growth(facts(claim_id="A9"), load_fy()), tickers=hyperscalers())
+        ratio = assumption("suspect_quarter_ratio")
+        quarterly = exclude_suspect_windows(da_revenue_growth(da_vs_capex_ppe(wide)),
+                                            suspect_quarters(load_quarters(), ratio=ratio),
+                                            ["revenue_growth", "growth_gap"], span=8)
+        growth = latest_growth(quarterly, facts_da_growth(facts(claim_id="A9"), load_fy()), tickers=hyperscalers())
     if changes is None:
         changes = life_change_effects(useful_life_changes(), load_fy())
     have = growth.dropna(subset=["da_growth", "revenue_growth"])

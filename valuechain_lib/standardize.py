@@ -70,11 +70,14 @@ def errata() -> pd.DataFrame:
 
 
 def drop_errata(raw: pd.DataFrame) -> pd.DataFrame:
-    """Drop the raw facts listed in the errata file (matched on ticker, tag, dates and accession)."""
-    keys = ["ticker", "tag", "start", "end", "accession"]
+    """Drop the raw facts listed in the errata file (matched on ticker, tag, dates and accession;
+    an accession of ``*`` matches the fact in every filing that repeats it)."""
     marks = errata().rename(columns={"reason": "_erratum"})
-    merged = raw.merge(marks, on=keys, how="left")
-    return merged[merged["_erratum"].isna()].drop(columns="_erratum").reset_index(drop=True)
+    any_filing = marks["accession"] == "*"  # the same error repeated by every later filing
+    keys = ["ticker", "tag", "start", "end"]
+    hit = raw.merge(marks[~any_filing], on=[*keys, "accession"], how="left")["_erratum"].notna()
+    hit |= raw.merge(marks.loc[any_filing, [*keys, "_erratum"]], on=keys, how="left")["_erratum"].notna()
+    return raw[~hit.to_numpy()].reset_index(drop=True)
 
 
 def map_tags(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:

@@ -106,9 +106,9 @@ def build_previous_data_dir(target: Path) -> Path:
     The caller must have pointed ``VALUECHAIN_DATA`` at ``target``.
     """
     from valuechain_lib import snapshot
+    from valuechain_lib.crosschecks import run_all
     from valuechain_lib.paths import DEFAULT_DATA_DIR
     from valuechain_lib.prices import DIAGNOSTIC_COLUMNS, read_prices_csv
-    from valuechain_lib.crosschecks import run_all
 
     target.mkdir(parents=True, exist_ok=True)
     universe = pd.read_csv(DEFAULT_DATA_DIR / "universe.csv", dtype=str, keep_default_na=False)
