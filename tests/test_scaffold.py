@@ -57,6 +57,7 @@ def test_scaffold_refuses_taken_names(repo):
 
 
 @pytest.mark.slow
+@pytest.mark.allow_hosts(["127.0.0.1"])  # the notebook kernel talks to the test over loopback only
 def test_scaffolded_chapter_executes(repo, monkeypatch):
     """The generated notebook runs against the committed snapshot and draws its chart."""
     import jupytext

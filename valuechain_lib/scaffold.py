@@ -94,6 +94,7 @@ CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "{slug}.md"
 
 
 @pytest.mark.slow
+@pytest.mark.allow_hosts(["127.0.0.1"])  # the notebook kernel talks to the test over loopback only
 def test_chapter_{func}_executes():
     import jupytext
     import nbclient
