@@ -188,13 +188,11 @@ def guidance_vs_cash(since: int = 2022) -> pd.DataFrame:
                                                                                               "year"]]
     frame = frame.merge(keys, on=["ticker", "basis", "year"], how="outer")
     fiscal = frame["basis"] != "calendar year"
-    end_month = frame["ticker"].map(months)
     frame["period_label"] = np.where(
         fiscal,
         "FY" + frame["year"].astype(str) + " (to " + frame["ticker"].map(
             lambda t: _MONTHS[months[t] - 1][:3]) + " " + frame["year"].astype(str) + ")",
         frame["year"].astype(str))
-    del end_month
     frame = frame[frame["year"] >= since]
     plan_cols = latest.rename(columns={"value": "guided_value", "value_low": "guided_low",
                                        "value_high": "guided_high", "as_of": "guidance_as_of",
@@ -232,7 +230,8 @@ def _nvidia_data_center() -> pd.DataFrame:
     seg = segment_series("Nvidia Data Center", "revenue")
     scale = seg["unit"].map(_UNIT_SCALE)
     cal = calendar_quarter(seg["period_end"])
-    seg = seg.assign(usd=seg["value"] * scale, calendar_year=cal["calendar_year"].astype(int),
+    seg = seg.assign(usd=seg["value"] * scale, confidence=seg["confidence"].astype(str),
+                     fact_id=seg["fact_id"].astype(str), calendar_year=cal["calendar_year"].astype(int),
                      calendar_quarter=cal["calendar_quarter"].astype(int))
     grouped = seg.groupby("calendar_year")
     out = pd.DataFrame({
@@ -273,8 +272,9 @@ def spenders_to_suppliers(start_year: int = 2019) -> pd.DataFrame:
           calendar years where all four quarters are cited; a part of ``revenue_NVDA``, never added
           to the totals), ``nvidia_dc_fact_ids``, ``nvidia_dc_lowest_confidence``;
         - ``ratio_upper_bound`` = upstream_total / capex_total, ``ratio_ex_tsmc`` =
-          upstream_total_ex_tsmc / capex_total, ``nvidia_dc_to_capex``; ``ratio_label`` is
-          `RATIO_LABEL`.
+          upstream_total_ex_tsmc / capex_total, ``ratio_with_tsmc`` (``ratio_upper_bound`` only in
+          years where TSMC is converted, so a line of it never silently drops TSMC),
+          ``nvidia_dc_to_capex``; ``ratio_label`` is `RATIO_LABEL`.
 
     Notes
     -----
@@ -332,6 +332,7 @@ def spenders_to_suppliers(start_year: int = 2019) -> pd.DataFrame:
     denom = out["capex_total"].where(out["capex_total"] != 0)
     out["ratio_upper_bound"] = out["upstream_total"] / denom
     out["ratio_ex_tsmc"] = out["upstream_total_ex_tsmc"] / denom
+    out["ratio_with_tsmc"] = out["ratio_upper_bound"].where(out["revenue_TSM"].notna())
     out["nvidia_dc_to_capex"] = out["nvidia_data_center"] / denom
     out["ratio_label"] = RATIO_LABEL
     return out

@@ -272,6 +272,8 @@ def position_vs_break_even(series: pd.DataFrame, break_even: pd.DataFrame,
 
     A point price is below when under the break-even, above otherwise; a range is below only when
     its high end is under it, above only when its low end is at or over it, and "straddles" otherwise.
+    An open-ended figure on the wrong side ("more than" a price under the break-even, "less than" or
+    "up to" one at or over it) also "straddles".
 
     Returns
     -------
@@ -283,4 +285,8 @@ def position_vs_break_even(series: pd.DataFrame, break_even: pd.DataFrame,
     out = np.where(point.notna(), np.where(point < be, "below", "above"),
                    np.where(series["price_high"] < be, "below",
                             np.where(series["price_low"] >= be, "above", "straddles")))
+    qualifier = series["qualifier"].fillna("") if "qualifier" in series else pd.Series("", index=series.index)
+    open_up = qualifier.isin(["more than", "at least"]).to_numpy() & (out == "below")
+    open_down = qualifier.isin(["less than", "up to"]).to_numpy() & (out == "above")
+    out = np.where(open_up | open_down, "straddles", out)
     return pd.Series(out, index=series.index, name="vs_break_even")
