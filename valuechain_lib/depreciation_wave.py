@@ -157,7 +157,7 @@ def depreciation_schedule(investment: pd.Series, useful_life: float, years: Sequ
 
     Examples
     --------
-    >>> depreciation_schedule(pd.Series({2020: 100.0}), 5).tolist()
+    >>> depreciation_schedule(pd.Series({2020: 100.0}), 5).round(9).tolist()
     [10.0, 20.0, 20.0, 20.0, 20.0, 10.0]
     """
     inv = investment.dropna().astype(float)

@@ -286,8 +286,8 @@ def spenders_to_suppliers(start_year: int = 2019) -> pd.DataFrame:
     Examples
     --------
     >>> flows = spenders_to_suppliers()
-    >>> bool((flows["upstream_total_ex_tsmc"] <= flows["upstream_total"]).dropna().all())
-    True
+    >>> flows.loc[2024, "upstream_excluded"]
+    'TSM (kept in TWD: no cited annual TWD/USD rate)'
     """
     spenders = hyperscalers()
     capex = financials(spenders, freq="FY", calendar=True, metrics="capex")
