@@ -318,3 +318,20 @@ def test_page_script_and_licences():
     for needle in ("vega ", "vega-lite", "vega-embed", "BSD-3-Clause", "University of Washington Interactive Data Lab"):
         assert needle in licences
     assert (STATIC / "vc-charts.css").is_file()
+
+
+@pytest.mark.fast
+@pytest.mark.regression
+def test_regression_chart_that_vega_lite_cannot_compile_is_refused(tmp_path):
+    """A layered facet whose layers disagree on the x axis crashed Vega-Lite in the browser (the
+    spenders-to-suppliers flow); figure() now compiles every spec and refuses such a chart by name."""
+    import altair as alt
+
+    flow = pd.DataFrame({"year": [2024, 2024], "x0": [0.0, 1.0], "x1": [1.0, 1.0], "y0": [0.0, 0.0],
+                         "y1": [80.0, 90.0]})
+    rects = alt.Chart().mark_rect().encode(x=alt.X("x0:Q", axis=None), x2="x1:Q", y="y0:Q", y2="y1:Q")
+    band = alt.Chart().mark_area().encode(x="x0:Q", y="y1:Q", y2="y0:Q")
+    chart = alt.layer(band, rects, data=flow).properties(width=78, height=260).facet(column="year:O")
+    with pytest.raises(ChartError, match="'regression-flow': Vega-Lite cannot compile"):
+        figure(chart, flow, name="regression-flow", title="t", subtitle="s", source="s", note="n",
+               as_of="2026-01-01", alt_text="a", csv_dir=tmp_path)

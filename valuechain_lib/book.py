@@ -90,6 +90,7 @@ def publish_file(path) -> str:
 
 
 CACHE_DIR = BUILD_DIR / ".jupyter_cache"
+DOCTREES_DIR = BUILD_DIR / ".doctrees"
 INPUTS_STAMP = BUILD_DIR / "inputs.sha256"
 
 
@@ -119,7 +120,10 @@ def build(extra_args=()) -> int:
     stamp = inputs_digest()
     if CACHE_DIR.exists() and (not INPUTS_STAMP.exists() or INPUTS_STAMP.read_text() != stamp):
         print("data or library changed since the last build: re-executing every page")
-        shutil.rmtree(CACHE_DIR)
+        # Sphinx re-reads only changed sources, so its saved environment goes too, or unchanged pages
+        # would keep their old outputs.
+        for folder in (CACHE_DIR, DOCTREES_DIR):
+            shutil.rmtree(folder, ignore_errors=True)
     cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(REPO_ROOT),
            "--builder", "html",
            "-W", "-n", "--keep-going", *extra_args]

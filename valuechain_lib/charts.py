@@ -75,6 +75,8 @@ DEFAULT_CHART_DATA_DIR = PACKAGE_DIR.parent / "book" / "_static" / "data"
 
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _NAME_MAX = 80
+# The Vega-Lite major.minor the vendored bundle carries (see vega_assets): compile checks use the same.
+_VL_VERSION = ".".join(alt.VEGALITE_VERSION.split(".")[:2])
 _TITLE_WIDTH = 62  # characters per title line (about 560 px at 16 px bold: the text column)
 _SUBTITLE_WIDTH = 88  # characters per subtitle line (about 540 px at 13 px)
 
@@ -357,6 +359,17 @@ def _write_csv(data: pd.DataFrame, path: Path) -> None:
     tmp.replace(path)
 
 
+def _check_compiles(spec: dict, name: str) -> None:
+    """Compile the spec with the same Vega-Lite the page loads, so a chart that would not draw fails the
+    build instead of showing an error box to readers."""
+    import vl_convert
+
+    try:
+        vl_convert.vegalite_to_vega(spec, vl_version=_VL_VERSION)
+    except Exception as exc:
+        raise ChartError(f"figure {name!r}: Vega-Lite cannot compile the chart: {str(exc).splitlines()[1:2]}") from exc
+
+
 def figure(chart: alt.TopLevelMixin, data: pd.DataFrame, *, name: str, title: str, subtitle: str,
            source: str, note: str, as_of: str | dt.date, alt_text: str,
            csv_dir: str | os.PathLike[str] | None = None) -> ChartFigure:
@@ -416,6 +429,7 @@ def figure(chart: alt.TopLevelMixin, data: pd.DataFrame, *, name: str, title: st
             spec = themed.to_dict()
     except Exception as exc:  # Altair's schema and data errors, reported with the figure's name
         raise ChartError(f"figure {name!r}: Altair could not build the chart spec: {exc}") from exc
+    _check_compiles(spec, name)
 
     _claim_name(name, fields["title"])
     csv_path = Path(csv_dir if csv_dir is not None else chart_data_dir()) / f"{name}.csv"
