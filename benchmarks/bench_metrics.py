@@ -111,16 +111,6 @@ def stage_metrics(table: pd.DataFrame) -> pd.DataFrame:
     return metrics.compute(table, DERIVED)
 
 
-def pivot_product(table: pd.DataFrame) -> int:
-    """Rows of the Cartesian product of the period-key levels that `metrics.line_items` pivots on.
-
-    ``pivot_table(..., dropna=False)`` reindexes to this product before dropping the empty rows, so
-    its time and memory follow this number, not the table's rows.
-    """
-    keys = [k for k in metrics.PERIOD_KEYS if k in table.columns]
-    return int(np.prod([table[k].nunique(dropna=False) for k in keys], dtype=float))
-
-
 def stage_calendar_sum(table: pd.DataFrame) -> pd.DataFrame:
     return aggregate.calendar_sum(table, by=["layer"])
 
@@ -143,9 +133,6 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[250, 1000, 4000])
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs per stage")
     parser.add_argument("--profile", action="store_true", help="profile every stage at 1,000 companies")
-    parser.add_argument("--max-product", type=float, default=3e7,
-                        help="skip metrics.compute when its pivot's Cartesian product exceeds this many rows "
-                             "(it would exhaust memory)")
     args = parser.parse_args(argv)
 
     print(f"synthetic universe: N companies x {N_QUARTERS} quarters x {len(LINE_ITEMS)} line items, "
@@ -157,37 +144,21 @@ def main(argv=None) -> int:
         rows = len(table)
         print(f"\nN = {n:,} companies ({rows:,} tidy rows)")
         total = 0.0
-        skipped = []
         for name, func in STAGES.items():
-            product = pivot_product(table)
-            if name == "metrics.compute" and product > args.max_product:
-                skipped.append(name)
-                per_stage[(n, name)] = float("nan")
-                print(f"  {name:<22}  SKIPPED: its pivot would build a {product:,.0f}-row Cartesian product "
-                      f"(metrics.line_items, pivot_table(dropna=False)); it exhausts memory")
-                continue
             seconds = timed(func, table, args.repeat)
             total += seconds
             per_stage[(n, name)] = seconds
             print(f"  {name:<22} {seconds:8.3f} s  {rows / seconds:14,.0f} rows/s")
-        label = "total" + (" (without " + ", ".join(skipped) + ")" if skipped else "")
-        print(f"  {label:<22} {total:8.3f} s  {rows / total:14,.0f} rows/s")
+        print(f"  {'total':<22} {total:8.3f} s  {rows / total:14,.0f} rows/s")
         seconds = timed(stage_calendar_per_company, table, 1)
         print(f"  (info) calendar alignment called per company: {seconds:.3f} s "
               f"({n / seconds:,.0f} companies/s)")
         totals[n] = total
 
-    print("\nmetrics.compute scaling probe (small N; time follows the pivot's Cartesian product, not rows):")
-    for n in (5, 10, 20, 40):
-        table = synthetic_universe(n)
-        seconds = timed(stage_metrics, table, 1)
-        print(f"  N = {n:>3}: {len(table):>7,} rows, product {pivot_product(table):>12,.0f}  {seconds:7.3f} s")
-
     print()
     if 1000 in totals:
-        incomplete = any(np.isnan(per_stage[(1000, name)]) for name in STAGES)
-        verdict = "NO (metrics.compute cannot run)" if incomplete else ("yes" if totals[1000] < 1.0 else "NO")
-        print(f"1,000 companies under 1 s: {verdict} ({totals[1000]:.3f} s for the stages that ran)")
+        verdict = "yes" if totals[1000] < 1.0 else "NO"
+        print(f"1,000 companies under 1 s: {verdict} ({totals[1000]:.3f} s)")
         slow = [name for name in STAGES if not per_stage[(1000, name)] <= 1.0]
         if slow:
             print(f"  stage(s) over 1 s at 1,000 companies: {', '.join(slow)}")
@@ -201,18 +172,6 @@ def main(argv=None) -> int:
     if args.profile:
         table = synthetic_universe(1000)
         for name, func in STAGES.items():
-            if name == "metrics.compute" and pivot_product(table) > args.max_product:
-                table_small = synthetic_universe(20)
-                print("\n(metrics.compute profiled at 20 companies: it cannot run at 1,000)")
-                profiler = cProfile.Profile()
-                profiler.enable()
-                func(table_small)
-                profiler.disable()
-                out = io.StringIO()
-                pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(12)
-                print(f"\n--- profile: {name} at 20 companies ---")
-                print(out.getvalue())
-                continue
             profiler = cProfile.Profile()
             profiler.enable()
             func(table)

@@ -63,25 +63,48 @@ def calendar_sum(table: pd.DataFrame, by: list[str] | None = None, fx=None) -> p
     if table["freq"].isin(["FY"]).any():
         raise PeriodError("calendar_sum adds quarters (freq Q or TTM); fiscal years are not aligned")
     table = check_one_currency(table, fx)
-    dup = table.duplicated(["ticker", "metric", "freq", *CAL_KEYS])
+    keys = list(dict.fromkeys(["metric", "freq", *(by or []), *CAL_KEYS]))
+    group_keys = [k for k in keys if k not in CAL_KEYS]
+    # Work on integer codes of the text keys, factorised once: every groupby, duplicate check and
+    # join below would otherwise hash the strings again.
+    labels = {}
+    work = table[list(dict.fromkeys(["ticker", *keys, "value", "unit"]))].copy()
+    for col in ["ticker", *group_keys]:
+        if work[col].dtype == object:
+            work[col], labels[col] = pd.factorize(work[col])
+    dup = work.duplicated(["ticker", "metric", "freq", *CAL_KEYS])
     if dup.any():
-        row = table[dup].iloc[0]
+        row = table[dup.to_numpy()].iloc[0]
         raise PeriodError(
             f"{row['ticker']}: two {row['metric']} values fall in calendar {row['calendar_year']} "
             f"Q{row['calendar_quarter']}: periods are misaligned"
         )
-    keys = list(dict.fromkeys(["metric", "freq", *(by or []), *CAL_KEYS]))
-    group_keys = [k for k in keys if k not in CAL_KEYS]
-    members = table.groupby(group_keys)["ticker"].agg(frozenset).rename("expected")
-    present = table[table["value"].notna()].groupby(keys)["ticker"].agg(frozenset).rename("present")
-    grouped = table.groupby(keys)
-    out = pd.concat([grouped["value"].sum(min_count=1), grouped["unit"].first()], axis=1).join(present)
-    out = out.reset_index().join(members, on=group_keys)
-    out["present"] = out["present"].apply(lambda s: s if isinstance(s, frozenset) else frozenset())
-    out["missing"] = [", ".join(sorted(e - p)) for e, p in zip(out["expected"], out["present"], strict=True)]
-    out["n_companies"] = out["present"].apply(len)
-    out.loc[out["missing"] != "", "value"] = float("nan")
-    return out.drop(columns=["expected", "present"])
+    grouped = work.groupby(keys, sort=False)
+    out = pd.DataFrame({
+        "value": grouped["value"].sum(min_count=1),
+        "unit": grouped["unit"].first(),
+        "n_companies": grouped["value"].count(),
+    }).reset_index()
+    expected = work.groupby(group_keys)["ticker"].nunique().rename("n_expected")
+    out = out.join(expected, on=group_keys)
+    incomplete = out["n_companies"] < out["n_expected"]
+    out["missing"] = ""
+    if incomplete.any():
+        # Who is missing, by anti-join: every expected member of an incomplete group, less those present.
+        members = work[[*group_keys, "ticker"]].drop_duplicates()
+        wanted = out.loc[incomplete, keys].reset_index().merge(members, on=group_keys)
+        present = work.loc[work["value"].notna(), [*keys, "ticker"]].drop_duplicates().assign(_present=True)
+        wanted = wanted.merge(present, on=[*keys, "ticker"], how="left")
+        absent = wanted[wanted["_present"].isna()]
+        names = absent["ticker"].map(dict(enumerate(labels["ticker"]))) if "ticker" in labels else absent["ticker"]
+        names = names.groupby(absent["index"]).agg(lambda t: ", ".join(sorted(t)))
+        out.loc[names.index, "missing"] = names
+        out.loc[incomplete, "value"] = float("nan")
+    for col, uniques in labels.items():
+        if col in out:
+            out[col] = uniques.take(out[col].to_numpy())
+    out = out.sort_values(keys).reset_index(drop=True)
+    return out.drop(columns="n_expected")
 
 
 def calendar_years(quarters: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:

@@ -35,7 +35,7 @@ def snap_to_month_end(dates: pd.Series, tolerance_days: int) -> pd.Series:
     >>> snap_to_month_end(pd.Series(pd.to_datetime(["2026-01-25", "2026-05-03"])), 7).dt.date.tolist()
     [datetime.date(2026, 1, 31), datetime.date(2026, 4, 30)]
     """
-    dates = pd.to_datetime(pd.Series(dates))
+    dates = _as_dates(dates)
     this_end = dates + pd.offsets.MonthEnd(0)
     prev_end = (dates - pd.offsets.MonthEnd(1)).where(~dates.dt.is_month_end, dates)
     gap_this = (this_end - dates).dt.days
@@ -43,6 +43,25 @@ def snap_to_month_end(dates: pd.Series, tolerance_days: int) -> pd.Series:
     nearest = this_end.where(gap_this <= gap_prev, prev_end)
     gap = np.minimum(gap_this, gap_prev)
     return nearest.where(gap <= tolerance_days)
+
+
+def _as_dates(values) -> pd.Series:
+    """A datetime64 Series, converting only when needed (to_datetime re-scans dates it is given)."""
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    return series if pd.api.types.is_datetime64_dtype(series) else pd.to_datetime(series)
+
+
+def _on_unique_dates(dates: pd.Series, func) -> pd.DataFrame:
+    """Apply ``func`` to the distinct dates only and spread the result back (tables repeat few dates)."""
+    dates = _as_dates(dates)
+    codes, uniques = pd.factorize(dates, use_na_sentinel=True)
+    if len(uniques) == 0:  # nothing but missing dates
+        return func(dates)
+    result = func(pd.Series(uniques))
+    taken = result.iloc[codes.clip(min=0)].reset_index(drop=True)
+    taken[codes < 0] = pd.NA
+    taken.index = dates.index
+    return taken
 
 
 def fiscal_year_quarter(period_end: pd.Series, fy_end_month: int, week_year: bool) -> pd.DataFrame:
@@ -70,6 +89,10 @@ def fiscal_year_quarter(period_end: pd.Series, fy_end_month: int, week_year: boo
     >>> fiscal_year_quarter(ends, 1, True).values.tolist()
     [[2027, 1], [2026, 4]]
     """
+    return _on_unique_dates(period_end, lambda ends: _fiscal_year_quarter(ends, fy_end_month, week_year))
+
+
+def _fiscal_year_quarter(period_end: pd.Series, fy_end_month: int, week_year: bool) -> pd.DataFrame:
     snapped = snap_to_month_end(period_end, WEEK_YEAR_TOLERANCE_DAYS if week_year else 0)
     month = snapped.dt.month
     months_into_year = (month - fy_end_month - 1) % 12  # 0 for the first month of the fiscal year
@@ -90,7 +113,10 @@ def calendar_quarter(period_end: pd.Series) -> pd.DataFrame:
     >>> calendar_quarter(pd.Series(pd.to_datetime(["2026-04-26", "2025-11-30"]))).values.tolist()
     [[2026, 1], [2025, 4]]
     """
-    period_end = pd.to_datetime(pd.Series(period_end))
+    return _on_unique_dates(period_end, _calendar_quarter)
+
+
+def _calendar_quarter(period_end: pd.Series) -> pd.DataFrame:
     q_end_next = period_end + pd.offsets.QuarterEnd(0)
     q_end_prev = period_end - pd.offsets.QuarterEnd(1)
     q_end_prev = q_end_prev.where(~period_end.dt.is_quarter_end, period_end)
