@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from valuechain_lib.paths import raw_data_dir
+from valuechain_lib.paths import DEFAULT_DATA_DIR, raw_data_dir
 
 RAW = raw_data_dir()
 RAW_AVAILABLE = (RAW / "sec").is_dir() and (RAW / "prices").is_dir()
@@ -24,6 +24,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "rawdata" in item.keywords and not RAW_AVAILABLE:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _committed_data(monkeypatch):
+    """Every test reads the committed snapshot unless it points VALUECHAIN_DATA elsewhere itself."""
+    monkeypatch.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
 
 
 @pytest.fixture(scope="session")

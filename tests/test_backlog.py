@@ -13,14 +13,9 @@ import pytest
 from numpy.testing import assert_allclose
 
 from valuechain_lib import backlog as bl
-from valuechain_lib.paths import DEFAULT_DATA_DIR
 
 pytestmark = pytest.mark.fast
 
-
-@pytest.fixture(autouse=True)
-def _committed_data(monkeypatch):
-    monkeypatch.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
 
 
 def _fact(**kw) -> dict:

@@ -18,10 +18,6 @@ from valuechain_lib.snapshot import load_table
 pytestmark = pytest.mark.fast
 
 
-@pytest.fixture(autouse=True)
-def _committed_data(monkeypatch):
-    monkeypatch.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
-
 
 @pytest.fixture(scope="module")
 def raw() -> pd.DataFrame:

@@ -22,10 +22,6 @@ HYPERSCALERS = ["AMZN", "GOOGL", "META", "MSFT", "ORCL"]
 ITEMS = ["capex", "operating_cash_flow", "finance_lease_principal_payments"]
 
 
-@pytest.fixture(autouse=True)
-def _committed_data(monkeypatch):
-    monkeypatch.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
-
 
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:

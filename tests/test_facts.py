@@ -18,10 +18,6 @@ def raw() -> pd.DataFrame:
     return pd.read_csv(DEFAULT_DATA_DIR / "facts.csv", dtype=str, keep_default_na=False)
 
 
-@pytest.fixture(autouse=True)
-def _committed_data(monkeypatch):
-    monkeypatch.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
-
 
 def test_committed_table_validates(raw):
     assert tuple(raw.columns) == COLUMNS

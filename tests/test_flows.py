@@ -14,16 +14,11 @@ from numpy.testing import assert_allclose
 from valuechain_lib import flows
 from valuechain_lib.facts import facts
 from valuechain_lib.financials import financials
-from valuechain_lib.paths import DEFAULT_DATA_DIR
 
 pytestmark = pytest.mark.fast
 
 HYPERSCALERS = ["AMZN", "MSFT", "GOOGL", "META", "ORCL"]
 
-
-@pytest.fixture(autouse=True)
-def _committed_data(monkeypatch):
-    monkeypatch.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
 
 
 @pytest.fixture(scope="module")

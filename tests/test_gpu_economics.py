@@ -28,10 +28,6 @@ HAND = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _committed_data(monkeypatch):
-    monkeypatch.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
-
 
 @pytest.fixture(scope="module")
 def assumptions() -> pd.DataFrame:

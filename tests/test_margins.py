@@ -25,10 +25,6 @@ from valuechain_lib.paths import DEFAULT_DATA_DIR
 pytestmark = pytest.mark.fast
 
 
-@pytest.fixture(autouse=True)
-def _committed_data(monkeypatch):
-    monkeypatch.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
-
 
 def _committed(fn, *args, **kwargs):
     with pytest.MonkeyPatch.context() as mp:

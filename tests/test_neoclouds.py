@@ -14,14 +14,9 @@ from numpy.testing import assert_allclose
 
 from valuechain_lib import neoclouds as nc
 from valuechain_lib.financials import financials
-from valuechain_lib.paths import DEFAULT_DATA_DIR
 
 pytestmark = pytest.mark.fast
 
-
-@pytest.fixture(autouse=True)
-def _committed_data(monkeypatch):
-    monkeypatch.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
 
 
 def _fact(**kw) -> dict:

@@ -19,10 +19,6 @@ from valuechain_lib.paths import DEFAULT_DATA_DIR
 pytestmark = pytest.mark.fast
 
 
-@pytest.fixture(autouse=True)
-def _committed_data(monkeypatch):
-    monkeypatch.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
-
 
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:

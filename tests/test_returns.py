@@ -20,10 +20,6 @@ pytestmark = pytest.mark.fast
 TICKERS = ["NVDA", "SKHYNIX", "MSFT", "CRM", "SPY"]
 
 
-@pytest.fixture(autouse=True)
-def _committed_data(monkeypatch):
-    monkeypatch.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
-
 
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:
