@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -90,7 +91,9 @@ def evaluate(row) -> Verdict:
     if not isinstance(verdict, Verdict):
         raise ClaimsError(f"claim {row['claim_id']}: rule {row['rule']} returned {type(verdict).__name__}, "
                           "not a Verdict")
-    return verdict
+    # Chapters print "**Verdict on X: status.**" before the summary; the ledger shows the status apart.
+    summary = re.sub(r"^\*\*Verdict on [A-Z]+\d+: [^*]+\*\*\s*", "", verdict.summary)
+    return replace(verdict, summary=summary)
 
 
 def scorecard(path: Path | None = None) -> pd.DataFrame:
