@@ -41,28 +41,24 @@ def _cmd_snapshot(args) -> int:
 
 
 def summary_table() -> pd.DataFrame:
-    """One row per company: latest quarter, and latest fiscal year's revenue, capex, OCF, capex/OCF."""
+    """One row per company with SEC data: layer, latest period, latest fiscal year's capex / OCF."""
     from .financials import financials
     from .metrics import compute
+    from .snapshot import manifest
     from .universe import universe
 
-    quarters = financials(freq="Q", metrics="revenue")
-    latest_q = quarters.dropna(subset=["value"]).sort_values("period_end").groupby("ticker").tail(1)
-    years = compute(financials(freq="FY"), ["capex_to_ocf", "operating_margin"]).reset_index()
-    years = years.dropna(subset=["capex", "operating_cash_flow"]).sort_values("period_end").groupby("ticker").tail(1)
-    u = universe().set_index("ticker")
+    years = compute(financials(freq="FY"), ["capex_to_ocf"]).reset_index().dropna(subset=["capex_to_ocf"])
+    years = years.sort_values("period_end").groupby("ticker").tail(1).set_index("ticker")
+    layers = universe().set_index("ticker")["layer"]
     rows = []
-    for _, q in latest_q.iterrows():
-        y = years[years["ticker"] == q["ticker"]]
-        y = y.iloc[0] if not y.empty else None
+    for ticker, info in manifest()["companies"].items():
+        year = years.loc[ticker] if ticker in years.index else None
         rows.append({
-            "ticker": q["ticker"], "layer": u.loc[q["ticker"], "layer"],
-            "latest quarter": f"FY{q['fiscal_year']} {q['fiscal_period']} (CY{q['calendar_year']} Q{q['calendar_quarter']})",
-            "ends": f"{q['period_end']:%Y-%m-%d}",
-            "latest FY": "" if y is None else f"FY{y['fiscal_year']}",
-            "revenue (bn)": None if y is None else y["revenue"] / 1e9 if "revenue" in y else None,
-            "capex / OCF": None if y is None else y["capex_to_ocf"],
-            "unit": q["unit"],
+            "ticker": ticker, "layer": layers.get(ticker, ""),
+            "latest period": f"{info['latest_fiscal_period']} (ends {info['latest_period_end']})",
+            "latest FY": "" if year is None else f"FY{year['fiscal_year']}",
+            "capex / OCF": None if year is None else year["capex_to_ocf"],
+            "unit": info["unit"],
         })
     return pd.DataFrame(rows)
 
@@ -74,7 +70,7 @@ def _cmd_summary(args) -> int:
     table = summary_table()
     with pd.option_context("display.width", 160, "display.float_format", "{:,.2f}".format):
         print(f"snapshot built {m['built_at']} (library {m['library_version']})")
-        print(table.drop(columns=["revenue (bn)"]).to_string(index=False))
+        print(table.to_string(index=False))
     return 0
 
 
