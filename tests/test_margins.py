@@ -289,3 +289,11 @@ def test_verdicts_on_snapshot_follow_rules(pool_and_excluded, margins):
     text = nvidia_verdict(margins)
     assert text.startswith(f"**Verdict on A3: {status}.**")
     assert f"was {nvda['operating_margin']:.1%}" in text
+
+
+@pytest.mark.fast
+def test_pooled_tickers_lists_each_company_once():
+    from valuechain_lib.margins import pooled_tickers
+
+    pool = pd.DataFrame({"companies": ["AMD, NVDA", "AMD, NVDA", "MSFT", None]})
+    assert pooled_tickers(pool) == ["AMD", "MSFT", "NVDA"]

@@ -269,3 +269,12 @@ def test_property_four_fiscal_quarters_four_calendar_quarters(year, fy_end_month
     assert labels["fiscal_year"].nunique() == 1
     cal = calendar_quarter(_dates(*ends))
     assert len(set(map(tuple, cal.values.tolist()))) == 4
+
+
+@pytest.mark.fast
+def test_calendar_quarter_end():
+    """Last day of each calendar quarter, leap year included."""
+    from valuechain_lib.periods import calendar_quarter_end
+
+    got = calendar_quarter_end(pd.Series([2024, 2025, 2026]), pd.Series([1, 4, 2]))
+    assert got.strftime("%Y-%m-%d").tolist() == ["2024-03-31", "2025-12-31", "2026-06-30"]

@@ -16,6 +16,7 @@ import pandas as pd
 from . import capex as capex_module
 from .facts import CONFIDENCES, KINDS, facts, label
 from .financials import financials
+from .periods import calendar_quarter_end
 from .verdicts import Verdict, status_from_count
 
 PROVIDERS = ("OpenAI", "Anthropic")
@@ -100,9 +101,6 @@ def get_required_growth(capex, revenue, years: float, capex_growth: float = 0.0)
 
 
 # --------------------------------------------------------------------------- filings layer
-def _quarter_end(year, quarter):
-    return pd.PeriodIndex.from_fields(year=year.astype(int), quarter=quarter.astype(int), freq="Q") \
-        .to_timestamp(how="end").normalize()
 
 
 def rpo_history(tickers=None, since: int = 2018, table: pd.DataFrame | None = None,
@@ -145,7 +143,7 @@ def rpo_history(tickers=None, since: int = 2018, table: pd.DataFrame | None = No
         out[growth] = out[col] / out["_prior"].where(out["_prior"] != 0) - 1
         out = out.drop(columns="_prior")
     out["rpo_to_revenue"] = get_rpo_to_revenue(out["rpo"], out["ttm_revenue"])
-    out["quarter_end"] = _quarter_end(out["calendar_year"], out["calendar_quarter"])
+    out["quarter_end"] = calendar_quarter_end(out["calendar_year"], out["calendar_quarter"])
     out["calendar_label"] = [f"{int(y)} Q{int(q)}" for y, q in zip(out["calendar_year"], out["calendar_quarter"],
                                                                      strict=True)]
     out["fiscal_label"] = "FY" + out["fiscal_year"].astype(str) + " " + out["fiscal_period"].astype(str)

@@ -11,6 +11,7 @@ from .metrics import (
     get_free_cash_flow,
     get_free_cash_flow_after_leases,
 )
+from .periods import calendar_quarter_end
 from .universe import universe
 
 ITEMS = ("capex", "operating_cash_flow", "finance_lease_principal_payments")
@@ -73,9 +74,7 @@ def capex_vs_cash(tickers=None, freq: str = "TTM", since: int = 2018) -> pd.Data
     out["free_cash_flow_after_leases"] = get_free_cash_flow_after_leases(
         out["operating_cash_flow"], out["capex"], out["finance_lease_principal_payments"])
     out["capex_to_ocf"] = get_capex_to_ocf(out["capex"], out["operating_cash_flow"])
-    out["quarter_end"] = pd.PeriodIndex.from_fields(
-        year=out["calendar_year"].astype(int), quarter=out["calendar_quarter"].astype(int), freq="Q"
-    ).to_timestamp(how="end").normalize()
+    out["quarter_end"] = calendar_quarter_end(out["calendar_year"], out["calendar_quarter"])
     out["calendar_label"] = [_calendar_label(y, q) for y, q in zip(out["calendar_year"], out["calendar_quarter"],
                                                                      strict=True)]
     return out.sort_values(["ticker", "quarter_end"]).reset_index(drop=True)

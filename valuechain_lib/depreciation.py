@@ -42,6 +42,7 @@ from .facts import CONFIDENCES, KINDS, facts, label
 from .financials import financials
 from .metrics import get_capex_intensity, get_da_to_capex, get_growth, get_operating_margin
 from .paths import data_dir
+from .periods import calendar_quarter_end
 from .universe import universe
 from .verdicts import Verdict, status_from_count
 
@@ -207,8 +208,7 @@ def wide_by_quarter(table: pd.DataFrame, items: Sequence[str] = ITEMS) -> pd.Dat
     wide["calendar_year"] = wide["calendar_year"].astype(int)
     wide["calendar_quarter"] = wide["calendar_quarter"].astype(int)
     wide["qi"] = _qi(wide["calendar_year"], wide["calendar_quarter"])
-    wide["quarter_end"] = pd.PeriodIndex.from_fields(
-        year=wide["calendar_year"], quarter=wide["calendar_quarter"], freq="Q").to_timestamp(how="end").normalize()
+    wide["quarter_end"] = calendar_quarter_end(wide["calendar_year"], wide["calendar_quarter"])
     wide["calendar_label"] = wide["calendar_year"].astype(str) + " Q" + wide["calendar_quarter"].astype(str)
     return wide.sort_values(["ticker", "qi"]).reset_index(drop=True)
 
@@ -766,8 +766,7 @@ def pooled_capex_intensity(ttm: pd.DataFrame, suspects: pd.DataFrame | None = No
                                                  wide.loc[hit, "excluded"] + "; " + note)
     wide["capex_intensity"] = get_capex_intensity(wide["capex"], wide["revenue"])
     wide.loc[wide["excluded"] != "", "capex_intensity"] = np.nan
-    wide["quarter_end"] = pd.PeriodIndex.from_fields(
-        year=wide["calendar_year"], quarter=wide["calendar_quarter"], freq="Q").to_timestamp(how="end").normalize()
+    wide["quarter_end"] = calendar_quarter_end(wide["calendar_year"], wide["calendar_quarter"])
     wide["calendar_label"] = wide["calendar_year"].astype(str) + " Q" + wide["calendar_quarter"].astype(str)
     return wide.sort_values("qi").reset_index(drop=True)
 

@@ -8,6 +8,7 @@ import pandas as pd
 from .aggregate import profit_pool
 from .financials import financials
 from .metrics import get_gross_margin, get_gross_profit, get_operating_margin
+from .periods import calendar_quarter_end
 from .universe import universe
 
 POOL_METRICS = ("revenue", "operating_income")
@@ -95,10 +96,13 @@ def layer_pool(since_year: int = 2021, freq: str = "TTM") -> tuple[pd.DataFrame,
     wide["operating_margin"] = get_operating_margin(wide["operating_income"], wide["revenue"])
     members = u[u["ticker"].isin(kept)].groupby("layer")["ticker"].agg(lambda t: ", ".join(sorted(t)))
     wide["companies"] = wide["layer"].map(members)
-    wide["quarter_end"] = pd.PeriodIndex.from_fields(
-        year=wide["calendar_year"].astype(int), quarter=wide["calendar_quarter"].astype(int), freq="Q"
-    ).to_timestamp(how="end").normalize()
+    wide["quarter_end"] = calendar_quarter_end(wide["calendar_year"], wide["calendar_quarter"])
     return wide.sort_values(["layer", "quarter_end"]).reset_index(drop=True), excluded
+
+
+def pooled_tickers(pool: pd.DataFrame) -> list[str]:
+    """The tickers `layer_pool` pooled, across all layers (for source lines and as-of dates)."""
+    return sorted({t for members in pool["companies"].dropna().unique() for t in members.split(", ")})
 
 
 def company_margins(since_year: int = 2021, freq: str = "TTM") -> pd.DataFrame:
@@ -132,9 +136,7 @@ def company_margins(since_year: int = 2021, freq: str = "TTM") -> pd.DataFrame:
     wide["layer"] = wide["ticker"].map(u["layer"])
     wide["sub_layer"] = wide["ticker"].map(u["sub_layer"])
     wide["fiscal_label"] = "FY" + wide["fiscal_year"].astype(str) + " " + wide["fiscal_period"]
-    wide["quarter_end"] = pd.PeriodIndex.from_fields(
-        year=wide["calendar_year"].astype(int), quarter=wide["calendar_quarter"].astype(int), freq="Q"
-    ).to_timestamp(how="end").normalize()
+    wide["quarter_end"] = calendar_quarter_end(wide["calendar_year"], wide["calendar_quarter"])
     wide = wide.dropna(subset=["revenue"])
     cols = ["ticker", "layer", "sub_layer", "calendar_year", "calendar_quarter", "quarter_end", "fiscal_label",
             "revenue", "gross_profit", "operating_income", "gross_margin", "operating_margin",

@@ -18,6 +18,7 @@ from .capex import hyperscalers
 from .facts import CONFIDENCES, QUARTER_PERIOD, facts, label
 from .financials import financials
 from .metrics import get_capex_intensity, get_gross_margin, get_gross_profit, get_operating_margin
+from .periods import calendar_quarter_end
 from .verdicts import Verdict, status_from_count
 
 COREWEAVE = "CRWV"
@@ -86,9 +87,6 @@ def to_usd(value, unit: str) -> float:
 
 
 # --------------------------------------------------------------------------- snapshot layer
-def _quarter_end(year, quarter) -> pd.Series:
-    return pd.PeriodIndex.from_fields(year=year.astype(int), quarter=quarter.astype(int), freq="Q") \
-        .to_timestamp(how="end").normalize()
 
 
 def _wide(table: pd.DataFrame, items) -> pd.DataFrame:
@@ -98,7 +96,7 @@ def _wide(table: pd.DataFrame, items) -> pd.DataFrame:
     labels = table.groupby(keys)[["fiscal_year", "fiscal_period"]].first()
     wide = wide.join(labels).reset_index()
     wide["fiscal_label"] = "FY" + wide["fiscal_year"].astype(str) + " " + wide["fiscal_period"].astype(str)
-    wide["quarter_end"] = _quarter_end(wide["calendar_year"], wide["calendar_quarter"])
+    wide["quarter_end"] = calendar_quarter_end(wide["calendar_year"], wide["calendar_quarter"])
     wide["calendar_label"] = [f"{int(y)} Q{int(q)}" for y, q in zip(wide["calendar_year"],
                                                                       wide["calendar_quarter"], strict=True)]
     return wide
@@ -193,7 +191,7 @@ def hyperscaler_ttm(tickers=None, since: int = 2023, table: pd.DataFrame | None 
     pooled["gross_margin"] = get_gross_margin(pooled["gross_profit"], pooled["gross_revenue"])
     pooled["operating_margin"] = get_operating_margin(pooled["operating_income"], pooled["revenue"])
     pooled["capex_to_revenue"] = get_capex_intensity(pooled["capex"], pooled["revenue"])
-    pooled["quarter_end"] = _quarter_end(pooled["calendar_year"], pooled["calendar_quarter"])
+    pooled["quarter_end"] = calendar_quarter_end(pooled["calendar_year"], pooled["calendar_quarter"])
     pooled["calendar_label"] = [f"{int(y)} Q{int(q)}" for y, q in zip(pooled["calendar_year"],
                                                                         pooled["calendar_quarter"], strict=True)]
     wide["gross_pooled_over"] = ""

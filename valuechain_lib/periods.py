@@ -125,6 +125,18 @@ def _calendar_quarter(period_end: pd.Series) -> pd.DataFrame:
                          "calendar_quarter": nearest.dt.quarter.astype("Int64")}, index=period_end.index)
 
 
+def calendar_quarter_end(year, quarter) -> pd.DatetimeIndex:
+    """Return the last day of each calendar quarter (``year``, ``quarter`` aligned arrays or Series).
+
+    Examples
+    --------
+    >>> calendar_quarter_end(pd.Series([2026, 2025]), pd.Series([1, 4])).strftime("%Y-%m-%d").tolist()
+    ['2026-03-31', '2025-12-31']
+    """
+    return (pd.PeriodIndex.from_fields(year=np.asarray(year, dtype=int), quarter=np.asarray(quarter, dtype=int),
+                                       freq="Q").to_timestamp(how="end").normalize())
+
+
 def calendar_year_of_fiscal_year(fy_end: pd.Series, tolerance_days: int = 31) -> pd.Series:
     """Return the calendar year a fiscal year stands for, or NA when it ends far from December 31.
 
