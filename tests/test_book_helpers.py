@@ -46,11 +46,12 @@ def test_sec_source_line_names_forms_and_companies():
 
 
 def test_sec_source_line_marks_crwv_secondary():
-    """CRWV's statements come from flujo (third-party): the line names CRWV as a secondary source,
-    and not NVDA."""
+    """CRWV's statements come from flujo (third-party): the line names CRWV only as a secondary source,
+    not among the SEC filers, and NVDA only among the filers."""
     line = book.sec_source_line(["NVDA", "CRWV"])
-    assert line.startswith("SEC EDGAR XBRL filings (10-K, 10-Q) of NVDA, CRWV;")
-    assert line.endswith(". CRWV: third-party derived statements (secondary source, no accession numbers)")
+    assert line.startswith("SEC EDGAR XBRL filings (10-K, 10-Q) of NVDA;")
+    assert line.endswith(". CRWV: third-party statements derived from its filings (secondary source, "
+                         "no accession numbers)")
     assert "NVDA: third-party" not in line
 
 
@@ -64,13 +65,13 @@ def test_sec_source_line_forms_follow_the_rows():
 
 
 def test_sec_source_line_on_a_given_table():
-    """A two-row table: A (10-Q, companyfacts) and B (10-K, secondary) → forms '10-K, 10-Q', B secondary."""
+    """A (10-Q, companyfacts) and B (10-K, secondary): the forms listed are A's only, B named as secondary."""
     table = pd.DataFrame({"ticker": ["A", "B", "C"], "form": ["10-Q", "10-K", "8-K"],
                           "source": ["SEC EDGAR XBRL companyfacts", "someone (secondary, third-party)",
                                      "SEC EDGAR XBRL companyfacts"]})
     line = book.sec_source_line(["A", "B"], table=table)
-    assert line == ("SEC EDGAR XBRL filings (10-K, 10-Q) of A, B; accession numbers in the data download. "
-                    "B: third-party derived statements (secondary source, no accession numbers)")
+    assert line == ("SEC EDGAR XBRL filings (10-Q) of A; accession numbers in the data download. "
+                    "B: third-party statements derived from its filings (secondary source, no accession numbers)")
 
 
 # --------------------------------------------------------------------------- as_of

@@ -45,12 +45,17 @@ def sec_source_line(tickers, table: pd.DataFrame | None = None) -> str:
     tickers = list(tickers)
     table = load_table("facts_reported") if table is None else table
     rows = table[table["ticker"].isin(tickers)]
-    forms = sorted(rows["form"].dropna().unique())
     secondary = sorted(rows.loc[rows["source"].str.contains("secondary", na=False), "ticker"].unique())
-    line = f"SEC EDGAR XBRL filings ({', '.join(forms)}) of {', '.join(tickers)}; accession numbers in the data download"
+    primary = [t for t in tickers if t not in secondary]
+    forms = sorted(rows.loc[rows["ticker"].isin(primary), "form"].dropna().unique())
+    parts = []
+    if primary:
+        parts.append(f"SEC EDGAR XBRL filings ({', '.join(forms)}) of {', '.join(primary)}; accession numbers in "
+                     "the data download")
     if secondary:
-        line += f". {', '.join(secondary)}: third-party derived statements (secondary source, no accession numbers)"
-    return line
+        parts.append(f"{', '.join(secondary)}: third-party statements derived from its filings (secondary source, "
+                     "no accession numbers)")
+    return ". ".join(parts)
 
 
 def company_names(tickers) -> str:
