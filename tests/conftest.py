@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from valuechain_lib.paths import DEFAULT_DATA_DIR, raw_data_dir
@@ -30,6 +32,19 @@ def pytest_collection_modifyitems(config, items):
 def _committed_data(monkeypatch):
     """Every test reads the committed snapshot unless it points VALUECHAIN_DATA elsewhere itself."""
     monkeypatch.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
+
+
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch):
+    """A copy of the committed data/ folder, made the library's data folder for this test."""
+    from valuechain_lib import snapshot
+
+    target = tmp_path / "data"
+    shutil.copytree(DEFAULT_DATA_DIR, target, ignore=shutil.ignore_patterns(".snapshot-new-*", "*.previous"))
+    monkeypatch.setenv("VALUECHAIN_DATA", str(target))
+    snapshot.load_table.cache_clear()
+    yield target
+    snapshot.load_table.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -3,25 +3,15 @@ Markdown, and what the status page shows with and without a refresh."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from recorded_responses import rec
 
 from valuechain_lib import edition, snapshot
-from valuechain_lib.paths import DEFAULT_DATA_DIR
 from valuechain_lib.refresh import refresh
-
-_spec = importlib.util.spec_from_file_location("vc_recorded", Path(__file__).parent / "data" / "recorded" / "recorded.py")
-rec = sys.modules.get("vc_recorded") or importlib.util.module_from_spec(_spec)
-if "vc_recorded" not in sys.modules:
-    sys.modules["vc_recorded"] = rec
-    _spec.loader.exec_module(rec)
 
 
 def _fin(rows):
@@ -79,19 +69,9 @@ def test_float_noise_is_not_a_restatement():
     assert edition.restated_values(a, b) == []
 
 
-@pytest.fixture
-def committed_copy(tmp_path, monkeypatch):
-    target = tmp_path / "data"
-    shutil.copytree(DEFAULT_DATA_DIR, target, ignore=shutil.ignore_patterns(".snapshot-new-*", "*.previous"))
-    monkeypatch.setenv("VALUECHAIN_DATA", str(target))
-    snapshot.load_table.cache_clear()
-    yield target
-    snapshot.load_table.cache_clear()
-
-
 @pytest.mark.fast
-def test_status_without_a_refresh(committed_copy):
-    (committed_copy / "snapshot" / edition.EDITION_FILE).unlink(missing_ok=True)
+def test_status_without_a_refresh(data_copy):
+    (data_copy / "snapshot" / edition.EDITION_FILE).unlink(missing_ok=True)
     assert edition.latest_diff() is None
     assert edition.status_markdown() == edition.NO_REFRESH + "\n"
 

@@ -3,23 +3,14 @@ the splice of new prices onto the snapshot's series on returns."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from recorded_responses import rec
 
 from valuechain_lib.errors import SourceFileError
 from valuechain_lib.price_client import fetch_prices, split_download
 from valuechain_lib.prices import COLUMNS, extend_on_returns, read_prices_csv
-
-_spec = importlib.util.spec_from_file_location("vc_recorded", Path(__file__).parent / "data" / "recorded" / "recorded.py")
-rec = sys.modules.get("vc_recorded") or importlib.util.module_from_spec(_spec)
-if "vc_recorded" not in sys.modules:
-    sys.modules["vc_recorded"] = rec
-    _spec.loader.exec_module(rec)
 
 pytestmark = pytest.mark.network
 TICKERS = ["NVDA", "META", "SPY"]

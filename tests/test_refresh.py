@@ -8,13 +8,13 @@ import errno
 import importlib.util
 import json
 import shutil
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from recorded_responses import rec
 from werkzeug import Response
 
 from valuechain_lib import cli, snapshot
@@ -22,12 +22,6 @@ from valuechain_lib.errors import SnapshotError
 from valuechain_lib.paths import DEFAULT_DATA_DIR
 from valuechain_lib.refresh import RefreshError, refresh
 from valuechain_lib.sec_client import IdentityError
-
-_spec = importlib.util.spec_from_file_location("vc_recorded", Path(__file__).parent / "data" / "recorded" / "recorded.py")
-rec = sys.modules.get("vc_recorded") or importlib.util.module_from_spec(_spec)
-if "vc_recorded" not in sys.modules:
-    sys.modules["vc_recorded"] = rec
-    _spec.loader.exec_module(rec)
 
 pytestmark = [pytest.mark.network, pytest.mark.allow_hosts(["127.0.0.1"])]
 TODAY = "2026-09-29"  # the recorded prices end 2026-09-28
@@ -336,16 +330,11 @@ def test_without_allow_partial_no_company_is_lost(data, server):
 
 # --------------------------------------------------------------------------- the real data/ folder
 @pytest.fixture
-def real_data_copy(tmp_path, monkeypatch):
-    target = tmp_path / "data"
-    shutil.copytree(DEFAULT_DATA_DIR, target, ignore=shutil.ignore_patterns(".snapshot-new-*", "*.previous"))
-    monkeypatch.setenv("VALUECHAIN_DATA", str(target))
+def real_data_copy(data_copy, tmp_path, monkeypatch):
     for key, value in rec.FAST_ENV.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("VALUECHAIN_CACHE_DIR", str(tmp_path / "cache"))
-    snapshot.load_table.cache_clear()
-    yield target
-    snapshot.load_table.cache_clear()
+    return data_copy
 
 
 def test_offline_refresh_of_the_committed_snapshot_leaves_it_intact(real_data_copy, monkeypatch):

@@ -3,24 +3,16 @@ timeouts, bad bodies, network drops, the rate limit and cache revalidation. Neve
 
 from __future__ import annotations
 
-import importlib.util
 import socket
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from recorded_responses import rec
 from werkzeug import Response
 
 from valuechain_lib.sec_client import FetchError, IdentityError, NetworkError, SecClient, Settings, fetch_all
-
-_spec = importlib.util.spec_from_file_location("vc_recorded", Path(__file__).parent / "data" / "recorded" / "recorded.py")
-rec = sys.modules.get("vc_recorded") or importlib.util.module_from_spec(_spec)
-if "vc_recorded" not in sys.modules:
-    sys.modules["vc_recorded"] = rec
-    _spec.loader.exec_module(rec)
 
 pytestmark = [pytest.mark.network, pytest.mark.allow_hosts(["127.0.0.1"])]
 COMPANIES = pd.DataFrame({"ticker": ["NVDA", "META"], "cik": [1045810, 1326801]})

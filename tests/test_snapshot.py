@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from recorded_responses import rec
 
 import valuechain_lib as vl
 from valuechain_lib import snapshot
@@ -150,20 +151,6 @@ def test_fiscal_year_view_shows_missing_years_with_reason(ticker, metric):
 
 # --- (b) atomic writes -----------------------------------------------------------------------------------
 
-def _digests(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-@pytest.fixture
-def data_copy(tmp_path, monkeypatch):
-    """A copy of the committed data/ folder, made the library's data folder for this test."""
-    target = tmp_path / "data"
-    shutil.copytree(DEFAULT_DATA_DIR, target, ignore=shutil.ignore_patterns(".snapshot-new-*", "*.previous"))
-    monkeypatch.setenv("VALUECHAIN_DATA", str(target))
-    snapshot.load_table.cache_clear()
-    yield target
-    snapshot.load_table.cache_clear()
 
 
 def _current_tables() -> dict:
@@ -178,7 +165,7 @@ def _no_staging_left(data: Path) -> bool:
 
 @pytest.mark.slow
 def test_failed_table_write_leaves_previous_snapshot_intact(data_copy, monkeypatch):
-    before = _digests(data_copy / "snapshot")
+    before = rec.digests(data_copy / "snapshot")
     tables = _current_tables()
     calls = []
     real_write = snapshot._write_table
@@ -193,14 +180,14 @@ def test_failed_table_write_leaves_previous_snapshot_intact(data_copy, monkeypat
     with pytest.raises(OSError, match="simulated"):
         snapshot.write_snapshot(tables)
     assert len(calls) == 3
-    assert _digests(data_copy / "snapshot") == before
+    assert rec.digests(data_copy / "snapshot") == before
     assert _no_staging_left(data_copy)
     assert not (data_copy / "snapshot.previous").exists()
 
 
 @pytest.mark.slow
 def test_failed_swap_leaves_previous_snapshot_intact(data_copy, monkeypatch):
-    before = _digests(data_copy / "snapshot")
+    before = rec.digests(data_copy / "snapshot")
     tables = _current_tables()
 
     def failing_swap(staging, target):
@@ -209,20 +196,20 @@ def test_failed_swap_leaves_previous_snapshot_intact(data_copy, monkeypatch):
     monkeypatch.setattr(snapshot, "_swap_in", failing_swap)
     with pytest.raises(OSError, match="simulated"):
         snapshot.write_snapshot(tables)
-    assert _digests(data_copy / "snapshot") == before
+    assert rec.digests(data_copy / "snapshot") == before
     assert _no_staging_left(data_copy)
 
 
 @pytest.mark.fast
 def test_rejected_snapshot_leaves_previous_snapshot_intact(data_copy):
-    before = _digests(data_copy / "snapshot")
+    before = rec.digests(data_copy / "snapshot")
     tables = _current_tables()
     fin = tables["financials"]
     tables["financials"] = pd.concat([fin, fin[(fin["ticker"] == "NVDA") & (fin["metric"] == "revenue")].head(1)],
                                      ignore_index=True)
     with pytest.raises(SnapshotError, match="duplicate period NVDA revenue"):
         snapshot.write_snapshot(tables)
-    assert _digests(data_copy / "snapshot") == before
+    assert rec.digests(data_copy / "snapshot") == before
     assert _no_staging_left(data_copy)
 
 
@@ -236,8 +223,8 @@ def test_successful_rewrite_round_trips(data_copy):
     for name in ("financials", "facts_reported", "restatements", "crosschecks"):
         pd.testing.assert_frame_equal(snapshot.load_table(name), tables[name], obj=name)
     # The table files are byte-identical to the committed ones (only the manifest's build time differs).
-    committed = _digests(DEFAULT_DATA_DIR / "snapshot")
-    rewritten = _digests(data_copy / "snapshot")
+    committed = rec.digests(DEFAULT_DATA_DIR / "snapshot")
+    rewritten = rec.digests(data_copy / "snapshot")
     for filename in snapshot.TABLE_FILES.values():
         assert rewritten[filename] == committed[filename], filename
 

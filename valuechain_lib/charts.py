@@ -75,8 +75,6 @@ DEFAULT_CHART_DATA_DIR = PACKAGE_DIR.parent / "book" / "_static" / "data"
 
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _NAME_MAX = 80
-# The Vega-Lite major.minor the vendored bundle carries (see vega_assets): compile checks use the same.
-_VL_VERSION = ".".join(alt.VEGALITE_VERSION.split(".")[:2])
 _TITLE_WIDTH = 62  # characters per title line (about 560 px at 16 px bold: the text column)
 _SUBTITLE_WIDTH = 88  # characters per subtitle line (about 540 px at 13 px)
 
@@ -364,8 +362,10 @@ def _check_compiles(spec: dict, name: str) -> None:
     build instead of showing an error box to readers."""
     import vl_convert
 
+    from .vega_assets import vl_major_minor  # the version the vendored bundle carries
+
     try:
-        vl_convert.vegalite_to_vega(spec, vl_version=_VL_VERSION)
+        vl_convert.vegalite_to_vega(spec, vl_version=vl_major_minor(alt.VEGALITE_VERSION))
     except Exception as exc:
         raise ChartError(f"figure {name!r}: Vega-Lite cannot compile the chart: {str(exc).splitlines()[1:2]}") from exc
 

@@ -63,7 +63,8 @@ def _dist_version(name: str) -> str:
         raise VegaAssetError(f"{name} is not installed; it is needed for the chart bundle") from exc
 
 
-def _vl_major_minor(version: str) -> str:
+def vl_major_minor(version: str) -> str:
+    """The ``major.minor`` of a Vega-Lite version string (``v6.4.1`` → ``6.4``)."""
     match = re.match(r"v?(\d+)\.(\d+)", version)
     if not match:
         raise VegaAssetError(f"cannot read a major.minor Vega-Lite version from {version!r}")
@@ -88,7 +89,7 @@ def expected_versions() -> dict[str, Any]:
     return {
         "altair": _dist_version("altair"),
         "vl-convert-python": _dist_version("vl-convert-python"),
-        "vl_version": _vl_major_minor(alt.VEGALITE_VERSION),
+        "vl_version": vl_major_minor(alt.VEGALITE_VERSION),
         "vega": vlc.get_vega_version(),
         "vega-embed": vlc.get_vega_embed_version(),
         "altair_expects": {
