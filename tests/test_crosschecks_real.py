@@ -160,13 +160,15 @@ def _normalized(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 @pytest.mark.slow
 def test_committed_snapshot_is_derived_by_the_projects_code(raw_dir, committed):
     """Rebuild the financial tables from ../shared/data and compare with the committed snapshot."""
-    tidy, reported, restatements, _files = snapshot.build_financials(raw_dir, vl.universe())
+    built = snapshot.build_financials(raw_dir, vl.universe())
+    tidy, reported, restatements = built.tidy, built.reported, built.restatements
     pairs = {
         "financials": (tidy, ["ticker", "metric", "freq", "fiscal_year", "fiscal_period"]),
         "facts_reported": (reported, ["ticker", "metric", "duration", "fiscal_year", "fiscal_quarter",
                                       "period_end"]),
         "restatements": (restatements, ["ticker", "metric", "tag", "period_start", "period_end", "old_accession",
                                         "old_value"]),
+        "vintages": (built.vintages, ["ticker", "metric", "tag", "unit", "start", "end", "filed", "value"]),
     }
     for name, (rebuilt, keys) in pairs.items():
         expected = _normalized(committed[name], keys)

@@ -246,6 +246,7 @@ def test_hourglass_verdict_sentence_numbers():
 def _nvda(latest: float, peak: float = 0.66) -> pd.DataFrame:
     ends = pd.date_range("2025-06-30", periods=3, freq="QE")
     return pd.DataFrame({"ticker": ["NVDA"] * 3 + ["AMD"], "quarter_end": [*ends, ends[-1]],
+                         "period_end": [*(ends - pd.Timedelta(days=4)), ends[-1]],
                          "fiscal_label": ["FY2026 Q2", "FY2026 Q3", "FY2026 Q4", "FY2025 Q4"],
                          "operating_margin": [0.50, peak, latest, 0.95]})
 
@@ -253,28 +254,36 @@ def _nvda(latest: float, peak: float = 0.66) -> pd.DataFrame:
 def test_nvidia_verdict_flips_across_tolerance():
     """Claimed 0.70 ± 0.05: latest 0.66 (|−0.04| ≤ 0.05) → supported; 0.64 (|−0.06|) → not supported;
     0.76 → not supported; AMD's 0.95 is ignored."""
-    assert nvidia_verdict(_nvda(0.66), claimed=0.70, tolerance=0.05).startswith("**Verdict on A3: supported.**")
-    assert nvidia_verdict(_nvda(0.64), claimed=0.70, tolerance=0.05).startswith(
-        "**Verdict on A3: not supported.**")
-    assert nvidia_verdict(_nvda(0.76), claimed=0.70, tolerance=0.05).startswith(
-        "**Verdict on A3: not supported.**")
+    assert nvidia_verdict(_nvda(0.66), claimed=0.70, tolerance=0.05).status == "supported"
+    assert nvidia_verdict(_nvda(0.64), claimed=0.70, tolerance=0.05).status == "not supported"
+    assert nvidia_verdict(_nvda(0.76), claimed=0.70, tolerance=0.05).status == "not supported"
+
+
+def test_nvidia_verdict_distance_to_flip_is_to_the_nearer_band_edge():
+    """0.64 against 0.70 ± 0.05: 1 point below the 0.65 edge; 0.72: inside, 3 points from the 0.75 edge."""
+    below = nvidia_verdict(_nvda(0.64), claimed=0.70, tolerance=0.05)
+    assert below.threshold == pytest.approx(0.65)
+    assert below.distance_to_flip == pytest.approx(0.01)
+    inside = nvidia_verdict(_nvda(0.72), claimed=0.70, tolerance=0.05)
+    assert inside.threshold == pytest.approx(0.75)
+    assert inside.distance_to_flip == pytest.approx(0.03)
 
 
 def test_nvidia_verdict_tolerance_boundary_is_symmetric():
     """'Within 0.05 of 0.70' includes both ends: 0.65 and 0.75 are each exactly 5 points away, so
     both are supported (in floats |0.75 − 0.70| = 0.050000000000000044 and |0.65 − 0.70| =
     0.04999999999999993, so a bare ``<=`` treats the two ends differently)."""
-    assert nvidia_verdict(_nvda(0.65), claimed=0.70, tolerance=0.05).startswith("**Verdict on A3: supported.**")
-    assert nvidia_verdict(_nvda(0.75), claimed=0.70, tolerance=0.05).startswith("**Verdict on A3: supported.**")
+    assert nvidia_verdict(_nvda(0.65), claimed=0.70, tolerance=0.05).status == "supported"
+    assert nvidia_verdict(_nvda(0.75), claimed=0.70, tolerance=0.05).status == "supported"
 
 
 def test_nvidia_verdict_sentence_numbers():
-    """Latest 0.64 in FY2026 Q4, peak 0.66 in FY2026 Q3 → '64.0%', 'about 70%', '±5 points',
-    'peak was 66.0% in FY2026 Q3'."""
-    text = nvidia_verdict(_nvda(0.64, peak=0.66))
-    assert "twelve months to its FY2026 Q4 was 64.0%" in text
-    assert "(the essay says about 70%; the rule allows ±5 points)" in text
-    assert "its trailing peak was 66.0% in FY2026 Q3." in text
+    """Latest 0.64 in FY2026 Q4 (ended 2025-12-27), peak 0.66 in FY2026 Q3 → '64.0%', 'about 70%',
+    '±5 points', 'peak in the data was 66.0%, in FY2026 Q3'."""
+    text = nvidia_verdict(_nvda(0.64, peak=0.66)).summary
+    assert "twelve months to its FY2026 Q4 (ended 2025-12-27) was 64.0%" in text
+    assert "the essay says about 70% and the rule allows ±5 points" in text
+    assert "Its trailing peak in the data was 66.0%, in FY2026 Q3." in text
 
 
 def test_verdicts_on_snapshot_follow_rules(pool_and_excluded, margins):
@@ -286,9 +295,9 @@ def test_verdicts_on_snapshot_follow_rules(pool_and_excluded, margins):
     assert hourglass_verdict(pool).startswith(f"**Verdict on A8: {status}.**")
     nvda = margins[margins["ticker"] == "NVDA"].sort_values("quarter_end").iloc[-1]
     status = "supported" if abs(nvda["operating_margin"] - 0.70) <= 0.05 else "not supported"
-    text = nvidia_verdict(margins)
-    assert text.startswith(f"**Verdict on A3: {status}.**")
-    assert f"was {nvda['operating_margin']:.1%}" in text
+    verdict = nvidia_verdict(margins)
+    assert verdict.status == status
+    assert f"was {nvda['operating_margin']:.1%}" in verdict.summary
 
 
 @pytest.mark.fast

@@ -86,6 +86,13 @@ def publish_snapshot_tables() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def publish_frame(frame: pd.DataFrame, filename: str) -> str:
+    """Write a table a page shows into the book's static data folder; return its link from a page."""
+    STATIC_DATA.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(STATIC_DATA / filename, index=False, lineterminator="\n")
+    return f"../_static/data/{filename}"
+
+
 def publish_file(path) -> str:
     """Copy one data file into the book's static data folder; return its link from a page."""
     path = Path(path)

@@ -13,6 +13,7 @@ from .metrics import (
 )
 from .periods import calendar_quarter_end
 from .universe import universe
+from .verdicts import Verdict, at_least, through_text
 
 ITEMS = ("capex", "operating_cash_flow", "finance_lease_principal_payments")
 COMBINED = "Combined"
@@ -46,8 +47,8 @@ def capex_vs_cash(tickers=None, freq: str = "TTM", since: int = 2018) -> pd.Data
         One row per ticker (and ``Combined``) and calendar quarter: ``capex``,
         ``operating_cash_flow``, ``finance_lease_principal_payments`` (USD), ``free_cash_flow``
         (OCF − capex), ``free_cash_flow_after_leases`` (also less finance-lease principal),
-        ``capex_to_ocf``, ``quarter_end`` (the calendar quarter's last day), ``fiscal_label`` of the
-        company's own quarter, ``missing`` (companies lacking a value in a combined row).
+        ``capex_to_ocf``, ``quarter_end`` (the calendar quarter's last day), ``fiscal_label`` and
+        ``period_end`` of the company's own quarter (NaT in combined rows), ``missing`` (companies lacking a value in a combined row).
         The combined row adds companies only over the same calendar quarter and is NaN where any
         company lacks the figure; the lease-adjusted combined figure is NaN where any company does
         not report finance-lease principal (Alphabet and Oracle do not, under us-gaap tags).
@@ -57,8 +58,10 @@ def capex_vs_cash(tickers=None, freq: str = "TTM", since: int = 2018) -> pd.Data
     table = table[table["calendar_year"] >= since]
     keys = ["ticker", "calendar_year", "calendar_quarter"]
     wide = table.set_index([*keys, "metric"])["value"].unstack("metric").reindex(columns=list(ITEMS))
-    labels = table.groupby(keys)[["fiscal_year", "fiscal_period"]].first()
+    labels = table.groupby(keys).agg(fiscal_year=("fiscal_year", "first"), fiscal_period=("fiscal_period", "first"),
+                                     period_end=("period_end", "max"))
     wide["fiscal_label"] = ("FY" + labels["fiscal_year"].astype(str) + " " + labels["fiscal_period"])
+    wide["period_end"] = labels["period_end"]
     wide["missing"] = ""
     wide = wide.reset_index()
     sums = calendar_sum(table, by=None)
@@ -139,37 +142,63 @@ def combined_summary(frame: pd.DataFrame, threshold: float = 0.75) -> dict:
     }
 
 
-def verdict(summary: dict) -> str:
-    """Return the chapter's verdict on claim B2 as a sentence computed from `combined_summary`.
+def data_through(frame: pd.DataFrame, label: str) -> str:
+    """Each company's own period end in the calendar quarter ``label``, as ISO dates grouped by date."""
+    rows = frame[(frame["calendar_label"] == label) & (frame["ticker"] != COMBINED)]
+    if "period_end" not in rows:
+        return ""
+    return through_text(dict(zip(rows["ticker"], rows["period_end"], strict=True)))
 
-    Rule: *supported* when combined trailing capex is at or above the threshold share of operating
-    cash flow in the latest calendar quarter; *not supported* otherwise.
+
+def verdict_b2(threshold: float = 0.75) -> Verdict:
+    """Verdict on B2 from the snapshot (rule in `verdict`)."""
+    return verdict(capex_vs_cash(), threshold=threshold)
+
+
+def verdict(frame: pd.DataFrame, threshold: float = 0.75) -> Verdict:
+    """Verdict on B2: hyperscaler capex has approached operating cash flow.
+
+    The claim, as the essay states it: the five hyperscalers (AMZN, MSFT, META, GOOGL, ORCL) together
+    now spend on capex nearly all the cash their operations bring in. Rule: *supported* when their
+    combined trailing-twelve-month capex is at least ``threshold`` of their combined operating cash
+    flow in the latest calendar quarter all five have filed (same calendar quarter for every company).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `capex_vs_cash` rows, the ``Combined`` row included.
+    threshold : float
+        The share of operating cash flow read as "approaching" it.
+
+    Returns
+    -------
+    Verdict
     """
-    ratio, threshold = summary["latest_ratio"], summary["threshold"]
-    status = "supported" if ratio >= threshold else "not supported"
-    since = (f"; the ratio has stayed at or above {threshold:.0%} since {summary['above_since']}"
+    summary = combined_summary(frame, threshold=threshold)
+    compared = at_least(summary["latest_ratio"], threshold, unit="share",
+                        measure=f"combined capex / operating cash flow, twelve months to calendar "
+                                f"{summary['latest_label']}")
+    combined = frame[frame["ticker"] == COMBINED].dropna(subset=["capex_to_ocf"]).sort_values("quarter_end")
+    previous = combined.iloc[-2] if len(combined) > 1 else None
+    before = (f" A quarter earlier ({previous['calendar_label']}) it was {previous['capex_to_ocf']:.1%}."
+              if previous is not None else "")
+    since = (f" The ratio has stayed at or above {threshold:.0%} since {summary['above_since']}."
              if summary["above_since"] else "")
     neg = summary["negative_fcf_companies"]
-    neg_text = (f" Free cash flow after capex is already negative for {', '.join(neg)}." if neg
+    neg_text = (f" Trailing free cash flow after capex is already negative for {', '.join(neg)}." if neg
                 else " No company's trailing free cash flow is negative yet.")
-    return (
-        f"**Verdict on B2: {status}.** In the twelve months to calendar {summary['latest_label']}, the five "
-        f"hyperscalers together spent {summary['latest_ratio']:.0%} of their operating cash flow on capex "
-        f"(${summary['latest_capex'] / 1e9:,.0f}bn of ${summary['latest_ocf'] / 1e9:,.0f}bn), up from "
-        f"{summary['first_ratio']:.0%} in {summary['first_label']}{since}. Combined free cash flow was "
+    text = (
+        f"In the twelve months to calendar {summary['latest_label']}, the five hyperscalers together spent "
+        f"{summary['latest_ratio']:.1%} of their operating cash flow on capex (${summary['latest_capex'] / 1e9:,.0f}bn "
+        f"of ${summary['latest_ocf'] / 1e9:,.0f}bn), up from {summary['first_ratio']:.0%} in "
+        f"{summary['first_label']}.{before}{since} Combined free cash flow was "
         f"${summary['latest_fcf'] / 1e9:,.0f}bn.{neg_text}"
     )
-
-
-def verdict_b2(threshold: float = 0.75):
-    """Claim B2 as a `Verdict`: combined TTM capex / OCF at or above ``threshold`` in the latest quarter."""
-    from .verdicts import Verdict
-
-    summary = combined_summary(capex_vs_cash(), threshold=threshold)
     return Verdict(
-        status="supported" if summary["latest_ratio"] >= threshold else "not supported",
-        summary=verdict(summary).split("** ", 1)[1],
+        summary=text, **compared,
         numbers={"capex_to_ocf": summary["latest_ratio"], "quarter": summary["latest_label"],
-                 "threshold": threshold},
+                 "threshold": threshold, "capex": summary["latest_capex"], "ocf": summary["latest_ocf"],
+                 "previous_capex_to_ocf": None if previous is None else float(previous["capex_to_ocf"])},
         sources="SEC EDGAR XBRL filings (10-K, 10-Q) of " + ", ".join(hyperscalers()),
+        data_through=data_through(frame, summary["latest_label"]),
     )

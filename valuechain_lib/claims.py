@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -18,9 +17,10 @@ import pandas as pd
 from .errors import ValueChainError
 from .facts import facts
 from .paths import data_dir
-from .verdicts import STATUSES, Verdict
+from .verdicts import STATUSES, Verdict, render
+from .vintage import as_of
 
-CLAIM_COLUMNS = ["claim_id", "essay", "claim", "chapter", "section", "rule", "params", "rationale"]
+CLAIM_COLUMNS = ["claim_id", "essay", "kind", "claim", "chapter", "section", "rule", "params", "rationale"]
 CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
 
 
@@ -63,6 +63,8 @@ def ledger(path: Path | None = None) -> pd.DataFrame:
     if dup:
         raise ClaimsError(f"{path}: duplicate claim id(s) {dup}")
     for row in table.itertuples():
+        if row.kind not in ("claim", "condition"):
+            raise ClaimsError(f"{path}: claim {row.claim_id}: kind {row.kind!r} is not 'claim' or 'condition'")
         if not row.rationale.strip():
             raise ClaimsError(f"{path}: claim {row.claim_id} has no rationale")
         resolve_rule(row.rule, row.claim_id)
@@ -85,25 +87,131 @@ def resolve_rule(spec: str, claim_id: str = "?"):
     return func
 
 
-def evaluate(row) -> Verdict:
-    """Run one ledger row's rule with its parameters."""
-    verdict = resolve_rule(row["rule"], row["claim_id"])(**parse_params(row["params"]))
+def essays(path: Path | None = None) -> pd.DataFrame:
+    """The essays whose claims the book tests (``data/essays.csv``): id, title, date and how it was set."""
+    path = Path(path or data_dir() / "essays.csv")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for row in table.itertuples():
+        try:
+            pd.Timestamp(row.date)
+        except ValueError as exc:
+            raise ClaimsError(f"{path}: essay {row.essay}: date {row.date!r} is not ISO") from exc
+    return table.set_index("essay")
+
+
+def essay_date(essay: str) -> tuple[str, str]:
+    """The date a claim's verdict "at the essay's date" uses, and the note saying how it was chosen."""
+    table = essays()
+    if essay not in table.index:
+        return "", ""
+    row = table.loc[essay]
+    return row["date"], row["date_note"]
+
+
+def evaluate(row, date=None) -> Verdict:
+    """Run one ledger row's rule with its parameters, on the snapshot as it is or as of ``date``."""
+    rule = resolve_rule(row["rule"], row["claim_id"])
+    params = parse_params(row["params"])
+    with as_of(date):
+        verdict = rule(**params)
     if not isinstance(verdict, Verdict):
         raise ClaimsError(f"claim {row['claim_id']}: rule {row['rule']} returned {type(verdict).__name__}, "
                           "not a Verdict")
-    # Chapters print "**Verdict on X: status.**" before the summary; the ledger shows the status apart.
-    summary = re.sub(r"^\*\*Verdict on [A-Z]+\d+: [^*]+\*\*\s*", "", verdict.summary)
-    return replace(verdict, summary=summary)
+    kind = row.get("kind", "claim") or "claim"
+    if verdict.kind != kind:
+        raise ClaimsError(f"claim {row['claim_id']}: the ledger calls it a {kind}, its rule gave a "
+                          f"{verdict.kind} verdict")
+    return verdict
+
+
+def evaluate_at_essay_date(row) -> Verdict | None:
+    """The same rule on the data filed by the essay's date; None when the claim has no essay date.
+
+    Data a rule needs that had not been published by then make the verdict "not testable" with the
+    reason, rather than an error.
+    """
+    date, _ = essay_date(row["essay"])
+    if not date:
+        return None
+    try:
+        return evaluate(row, date)
+    except ValueChainError as exc:
+        return Verdict(status="not testable with public data", kind=row.get("kind", "claim") or "claim",
+                       summary=f"On the data published by {date}: {exc}")
+
+
+def _row(claim_id: str, path: Path | None = None) -> pd.Series:
+    table = ledger(path).set_index("claim_id", drop=False)
+    if claim_id not in table.index:
+        raise ClaimsError(f"claim {claim_id!r} is not in the ledger ({path or 'data/claims.csv'})")
+    return table.loc[claim_id]
+
+
+def verdict(claim_id: str, path: Path | None = None) -> Verdict:
+    """Today's verdict on one claim, with the rule and thresholds of its ledger row."""
+    return evaluate(_row(claim_id, path))
+
+
+def render_claim(claim_id: str, path: Path | None = None, compact: bool = False) -> str:
+    """A claim's verdict as HTML: today's, and the same rule's at the essay's date (`verdicts.render`)."""
+    row = _row(claim_id, path)
+    date, note = essay_date(row["essay"])
+    return render(claim_id, evaluate(row), at_essay=evaluate_at_essay_date(row), essay_date=date,
+                  essay_note=note, compact=compact)
+
+
+def show(claim_id: str, path: Path | None = None) -> None:
+    """Display a claim's verdict in a chapter (the same block the scorecard draws)."""
+    from IPython.display import HTML, display
+
+    display(HTML(render_claim(claim_id, path)))
 
 
 def scorecard(path: Path | None = None) -> pd.DataFrame:
-    """Evaluate every claim; one row per claim with status, summary, numbers, sources and rationale."""
+    """Evaluate every claim today and at its essay's date; one row per claim.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ledger's columns plus ``verdict`` (the `Verdict`), ``at_essay`` (the `Verdict` at the
+        essay's date or None), ``essay_date``, ``essay_note``, ``status``, ``summary``, ``numbers``
+        and ``sources``.
+    """
     rows = []
     for _, row in ledger(path).iterrows():
         v = evaluate(row)
-        rows.append({**row.to_dict(), "status": v.status, "summary": v.summary, "numbers": v.numbers,
-                     "sources": v.sources})
+        date, note = essay_date(row["essay"])
+        rows.append({**row.to_dict(), "verdict": v, "at_essay": evaluate_at_essay_date(row),
+                     "essay_date": date, "essay_note": note, "status": v.status, "summary": v.summary,
+                     "numbers": v.numbers, "sources": v.sources})
     return pd.DataFrame(rows)
+
+
+VERDICT_TABLE_COLUMNS = [
+    "claim_id", "essay", "kind", "verdict", "measured", "threshold", "unit", "distance_to_flip",
+    "verdict_at_essay_date", "measured_at_essay_date", "essay_date", "data_through", "measure", "flip",
+]
+
+
+def verdict_table(card: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard as a flat table for download: one row per claim, ``n/a`` where a column does not apply."""
+
+    def num(x):
+        return "n/a" if x is None or (isinstance(x, float) and pd.isna(x)) else f"{x:.6g}"
+
+    rows = []
+    for r in card.itertuples():
+        v, e = r.verdict, r.at_essay
+        rows.append({
+            "claim_id": r.claim_id, "essay": r.essay, "kind": v.kind, "verdict": v.status,
+            "measured": num(v.measured), "threshold": num(v.threshold), "unit": v.unit or "n/a",
+            "distance_to_flip": num(v.distance_to_flip),
+            "verdict_at_essay_date": "n/a" if e is None else e.status,
+            "measured_at_essay_date": "n/a" if e is None else num(e.measured),
+            "essay_date": r.essay_date or "n/a", "data_through": v.data_through or "n/a",
+            "measure": v.measure or "n/a", "flip": v.flip or "n/a",
+        })
+    return pd.DataFrame(rows, columns=VERDICT_TABLE_COLUMNS)
 
 
 def not_testable(reason: str) -> Verdict:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .errors import ValueChainError
 from .paths import data_dir
+from .vintage import current as current_date
 
 COLUMNS = (
     "fact_id", "entity", "metric", "value", "value_low", "value_high", "qualifier", "unit", "period",
@@ -193,6 +194,9 @@ def facts(claim_id: str | None = None, entity: str | None = None, segment: str |
         ``as_of_precision`` and ``source_date_precision`` ('day', 'month', 'year' or '').
         ``kind`` and ``confidence`` are ordered categoricals (most direct / highest first).
 
+        Inside ``with valuechain_lib.vintage.as_of(date):`` only rows published by ``date`` (see
+        `published_by`).
+
     Raises
     ------
     FactsError
@@ -212,6 +216,9 @@ def facts(claim_id: str | None = None, entity: str | None = None, segment: str |
     text_cols = [c for c in COLUMNS if c not in NUMBER_COLUMNS + DATE_COLUMNS + ("kind", "confidence")]
     out[text_cols] = out[text_cols].astype("string")
     mask = pd.Series(True, index=out.index)
+    date = current_date()
+    if date is not None:
+        mask &= published_by(out, date)
     if claim_id is not None:
         mask &= out["claim_id"] == claim_id
     if entity is not None:
@@ -223,6 +230,22 @@ def facts(claim_id: str | None = None, entity: str | None = None, segment: str |
             raise FactsError(f"unknown min_confidence {min_confidence!r} (allowed: {CONFIDENCES})")
         mask &= raw["confidence"].map(CONFIDENCES.index) <= CONFIDENCES.index(min_confidence)
     return out[mask.to_numpy()].reset_index(drop=True)
+
+
+def published_by(table: pd.DataFrame, date) -> pd.Series:
+    """True for rows a reader could have seen on ``date``.
+
+    A row counts from its ``source_date``, or from ``as_of`` when the page is undated; a date given
+    only to the month or year counts from the end of that month or year, so a figure is never used
+    before it can have been published. A row with neither date is left out.
+    """
+    date = pd.Timestamp(date)
+    when = table["source_date"].where(table["source_date"].notna(), table["as_of"])
+    precision = table["source_date_precision"].where(table["source_date"].notna(), table["as_of_precision"])
+    month_end = when + pd.offsets.MonthEnd(0)
+    year_end = when + pd.offsets.YearEnd(0)
+    published = when.where(precision == "day", month_end.where(precision == "month", year_end))
+    return (published.notna() & (published <= date)).to_numpy()
 
 
 def _fmt_number(x: float) -> str:

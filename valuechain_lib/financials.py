@@ -6,7 +6,7 @@ import pandas as pd
 
 from .aggregate import calendar_years
 from .errors import UnknownMetricError, ValueChainError
-from .snapshot import load_table
+from .vintage import table as snapshot_table
 from .standardize import canonical_metrics, check_metric
 from .universe import check_tickers
 
@@ -39,7 +39,8 @@ def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=No
         Columns ``ticker, metric, freq, fiscal_year, fiscal_period, period_start, period_end,
         calendar_year, calendar_quarter, value, unit, accession, form, filed, tag, source,
         derivation, missing_reason``. ``value`` is in units of ``unit`` (USD, TWD), not millions;
-        capex is a positive outflow; a missing value is NaN with ``missing_reason`` set.
+        capex is a positive outflow; a missing value is NaN with ``missing_reason`` set. Inside
+        ``with valuechain_lib.vintage.as_of(date):`` the figures are those filed by ``date``.
 
     Examples
     --------
@@ -49,7 +50,7 @@ def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=No
     """
     if freq not in FREQS:
         raise ValueChainError(f"freq must be one of {FREQS}, not {freq!r}")
-    table = load_table("financials")
+    table = snapshot_table("financials")
     if tickers is not None:
         wanted = check_tickers(tickers)
         no_data = [t for t in wanted if t not in set(table["ticker"])]

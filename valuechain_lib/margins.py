@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 
 from .aggregate import profit_pool
+from .errors import ValueChainError
 from .financials import financials
 from .metrics import get_gross_margin, get_gross_profit, get_operating_margin
 from .periods import calendar_quarter_end
 from .universe import universe
+from .verdicts import Verdict, within
 
 POOL_METRICS = ("revenue", "operating_income")
 
@@ -115,7 +117,8 @@ def company_margins(since_year: int = 2021, freq: str = "TTM") -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``ticker, layer, sub_layer, calendar_year, calendar_quarter, quarter_end, fiscal_label, revenue,
+        ``ticker, layer, sub_layer, calendar_year, calendar_quarter, quarter_end, fiscal_label, period_end``
+        (the company's own period end), ``revenue,
         gross_profit, operating_income, gross_margin, operating_margin, gross_profit_basis, unit``.
     """
     u = universe().set_index("ticker")
@@ -124,7 +127,8 @@ def company_margins(since_year: int = 2021, freq: str = "TTM") -> pd.DataFrame:
     table = table[table["calendar_year"] >= since_year]
     keys = ["ticker", "calendar_year", "calendar_quarter"]
     wide = table.set_index([*keys, "metric"])["value"].unstack("metric")
-    labels = table.groupby(keys)[["fiscal_year", "fiscal_period", "unit"]].first()
+    labels = table.groupby(keys).agg(fiscal_year=("fiscal_year", "first"), fiscal_period=("fiscal_period", "first"),
+                                     unit=("unit", "first"), period_end=("period_end", "max"))
     wide = wide.join(labels).reset_index()
     computed = wide["gross_profit"].isna() & wide["revenue"].notna() & wide["cost_of_revenue"].notna()
     wide["gross_profit_basis"] = np.where(wide["gross_profit"].notna(), "reported",
@@ -139,7 +143,7 @@ def company_margins(since_year: int = 2021, freq: str = "TTM") -> pd.DataFrame:
     wide["quarter_end"] = calendar_quarter_end(wide["calendar_year"], wide["calendar_quarter"])
     wide = wide.dropna(subset=["revenue"])
     cols = ["ticker", "layer", "sub_layer", "calendar_year", "calendar_quarter", "quarter_end", "fiscal_label",
-            "revenue", "gross_profit", "operating_income", "gross_margin", "operating_margin",
+            "period_end", "revenue", "gross_profit", "operating_income", "gross_margin", "operating_margin",
             "gross_profit_basis", "unit"]
     return wide[cols].sort_values(["ticker", "quarter_end"]).reset_index(drop=True)
 
@@ -170,27 +174,55 @@ def hourglass_verdict(pool: pd.DataFrame) -> str:
     )
 
 
-def nvidia_verdict(margins: pd.DataFrame, claimed: float = 0.70, tolerance: float = 0.05) -> str:
-    """Return the verdict on claim A3 (Nvidia's operating margin about 70%) from `company_margins`.
+def verdict_a3(claimed: float = 0.70, tolerance: float = 0.05) -> Verdict:
+    """Verdict on A3 from the snapshot (rule in `nvidia_verdict`)."""
+    return nvidia_verdict(company_margins(), claimed=claimed, tolerance=tolerance)
 
+
+def nvidia_verdict(margins: pd.DataFrame, claimed: float = 0.70, tolerance: float = 0.05) -> Verdict:
+    """Verdict on A3: Nvidia captures the rent with an operating margin of about 70%.
+
+    The claim, as the essay states it: Nvidia's operating margin, from its filings, is about 70%.
     Rule: *supported* when Nvidia's trailing-twelve-month operating margin in its latest quarter is
-    within ``tolerance`` of ``claimed``.
+    within ``tolerance`` of ``claimed``; the distance to a flip is to the nearer band edge.
+
+    Parameters
+    ----------
+    margins : pandas.DataFrame
+        `company_margins` rows (``ticker``, ``quarter_end``, ``period_end``, ``fiscal_label``,
+        ``operating_margin``); only Nvidia's are read.
+    claimed : float
+        The essay's figure, as a fraction.
+    tolerance : float
+        Half-width of the band read as "about", in fraction points.
+
+    Returns
+    -------
+    Verdict
     """
-    nvda = margins[margins["ticker"] == "NVDA"].sort_values("quarter_end")
+    m = margins
+    nvda = m[(m["ticker"] == "NVDA") & m["operating_margin"].notna()].sort_values("quarter_end")
+    if nvda.empty:
+        raise ValueChainError("A3: no trailing-twelve-month operating margin for NVDA in the data")
     last = nvda.iloc[-1]
     peak = nvda.loc[nvda["operating_margin"].idxmax()]
-    # Rounded so that both ends of the band behave alike despite floating-point error.
-    status = "supported" if round(abs(last["operating_margin"] - claimed), 9) <= tolerance else "not supported"
-    return (
-        f"**Verdict on A3: {status}.** Nvidia's operating margin over the twelve months to its {last['fiscal_label']} "
-        f"was {last['operating_margin']:.1%} (the essay says about {claimed:.0%}; the rule allows "
-        f"±{tolerance * 100:.0f} points); its trailing peak was {peak['operating_margin']:.1%} in {peak['fiscal_label']}."
+    compared = within(float(last["operating_margin"]), claimed, tolerance, unit="share",
+                      measure=f"Nvidia's operating margin, twelve months to {last['period_end']:%Y-%m-%d}")
+    summary = (
+        f"Nvidia's operating margin over the twelve months to its {last['fiscal_label']} (ended "
+        f"{last['period_end']:%Y-%m-%d}) was {last['operating_margin']:.1%}; the essay says about {claimed:.0%} "
+        f"and the rule allows ±{tolerance * 100:.0f} points. Its trailing peak in the data was "
+        f"{peak['operating_margin']:.1%}, in {peak['fiscal_label']}."
     )
+    return Verdict(summary=summary, **compared,
+                   numbers={"nvda_operating_margin": float(last["operating_margin"]), "claimed": claimed,
+                            "tolerance": tolerance, "peak_operating_margin": float(peak["operating_margin"]),
+                            "peak_quarter": peak["fiscal_label"]},
+                   sources=f"SEC EDGAR XBRL filings (10-K, 10-Q) of NVDA, latest {last['fiscal_label']}",
+                   data_through=f"{last['period_end']:%Y-%m-%d} (NVDA)")
 
 
 def _as_verdict(text: str, claim: str, numbers: dict, sources: str):
-    from .verdicts import Verdict
-
     status = text.split(f"Verdict on {claim}: ", 1)[1].split("**", 1)[0].rstrip(".").strip()
     return Verdict(status=status, summary=text.split("** ", 1)[1].strip(), numbers=numbers, sources=sources)
 
@@ -201,13 +233,3 @@ def verdict_a8(since_year: int = 2021):
     latest = pool[pool["quarter_end"] == pool["quarter_end"].max()].set_index("layer")["operating_margin"]
     return _as_verdict(hourglass_verdict(pool), "A8", {k: float(v) for k, v in latest.items()},
                        "SEC EDGAR XBRL filings (10-K, 10-Q)")
-
-
-def verdict_a3(claimed: float = 0.70, tolerance: float = 0.05):
-    """Claim A3 as a `Verdict` (rule in `nvidia_verdict`)."""
-    m = company_margins()
-    nvda = m[m["ticker"] == "NVDA"].sort_values("quarter_end")
-    return _as_verdict(nvidia_verdict(m, claimed=claimed, tolerance=tolerance), "A3",
-                       {"nvda_operating_margin": float(nvda["operating_margin"].iloc[-1]), "claimed": claimed,
-                        "tolerance": tolerance},
-                       "SEC EDGAR XBRL filings (10-K, 10-Q) of NVDA")

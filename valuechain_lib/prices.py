@@ -708,10 +708,10 @@ def prices(tickers=None, path: str | Path | None = None) -> pd.DataFrame:
             raise SnapshotError(f"price snapshot not found: {p} (build it with the snapshot command)")
         table = read_prices_csv(p)
     else:
-        from .snapshot import load_table  # the snapshot module owns where the committed tables live
+        from .vintage import table as snapshot_table  # the committed tables, as of a date if one is set
 
         p = "the committed snapshot"
-        table = load_table("prices")
+        table = snapshot_table("prices")
     if tickers is None:
         return table.copy()
     wanted = resolve_price_tickers(tickers)

@@ -226,7 +226,7 @@ def _splice_prices(old_prices: pd.DataFrame, frames: dict, failed: dict):
 def _financial_tables(tmp: Path, live: pd.DataFrame, sec, previous: dict, carried: dict, target: Path):
     fetched = live[live["ticker"].isin(list(sec.fetched))]
     try:
-        tidy, reported, restatements, files = snapshot.build_financials(tmp, fetched)
+        built = snapshot.build_financials(tmp, fetched)
     except ValueChainError as exc:
         raise RefreshError([f"SEC: the downloaded filings cannot be standardized: {exc}"], target) from exc
     keep = list(carried)
@@ -235,12 +235,13 @@ def _financial_tables(tmp: Path, live: pd.DataFrame, sec, previous: dict, carrie
         frame = previous[name]
         return frame[frame["ticker"].isin(keep)]
 
-    tidy = _concat(tidy, carry("financials"))
-    reported = _concat(reported, carry("facts_reported"))
-    restatements = _concat(restatements, carry("restatements"))
+    tidy = _concat(built.tidy, carry("financials"))
+    reported = _concat(built.reported, carry("facts_reported"))
+    restatements = _concat(built.restatements, carry("restatements"))
     tables = {"financials": tidy, "facts_reported": reported, "restatements": restatements,
+              "vintages": _concat(built.vintages, carry("vintages")),
               "crosschecks": run_all(reported, tidy, restatements)}
-    return tables, files
+    return tables, built.files
 
 
 def _refresh_manifest(tmp: Path, companies, tables, files, previous, sec, client, not_refreshed, got) -> dict:

@@ -15,6 +15,7 @@ import tempfile
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -27,9 +28,13 @@ from .sec import read_company, source_files
 from .standardize import (
     REPORTED_COLUMNS,
     RESTATEMENT_COLUMNS,
+    VINTAGE_COLUMNS,
     canonical_metrics,
-    standardize_company,
+    latest_filed,
+    mapped_facts,
+    place_in_calendar,
     tag_map,
+    vintages,
 )
 from .universe import universe
 
@@ -42,6 +47,7 @@ TABLE_FILES = {
     "crosschecks": "crosschecks.csv",
     "prices": "prices.csv",
     "price_diagnostics": "price_diagnostics.csv",
+    "vintages": "vintages.csv",
 }
 DATE_COLUMNS = {
     "financials": ["period_start", "period_end", "filed"],
@@ -49,6 +55,7 @@ DATE_COLUMNS = {
     "restatements": ["period_start", "period_end", "old_filed", "new_filed"],
     "crosschecks": ["period_end"],
     "prices": ["date"],
+    "vintages": ["start", "end", "filed"],
 }
 
 
@@ -70,19 +77,31 @@ def _ifrs_only_tags() -> set[str]:
     return set(tags.loc[tags["taxonomy"] == "ifrs-full", "tag"]) - set(tags.loc[tags["taxonomy"] == "us-gaap", "tag"])
 
 
-def build_financials(raw_dir: Path, companies: pd.DataFrame, progress=None):
-    """Read and standardize every company with SEC data; return (tidy, reported, restatements, files).
+class FinancialTables(NamedTuple):
+    """What `build_financials` derives from the raw SEC files."""
+
+    tidy: pd.DataFrame
+    reported: pd.DataFrame
+    restatements: pd.DataFrame
+    vintages: pd.DataFrame
+    files: list
+
+
+def build_financials(raw_dir: Path, companies: pd.DataFrame, progress=None) -> FinancialTables:
+    """Read and standardize every company with SEC data.
 
     ``progress`` is an optional callable taking the ticker being read.
     """
-    reported, restatements, files = [], [], []
+    reported, restatements, history, files = [], [], [], []
     ifrs_only = _ifrs_only_tags()
     for _, company in companies[companies["sec_source"].notna()].iterrows():
         if progress:
             progress(company["ticker"])
         raw = read_company(raw_dir / "sec", company["ticker"], company["cik"], company["sec_source"], ifrs_only)
-        rep, rst = standardize_company(raw, company)
-        reported.append(rep)
+        facts = mapped_facts(raw, company)
+        history.append(vintages(facts))
+        kept, rst = latest_filed(facts)
+        reported.append(place_in_calendar(kept, company))
         restatements.append(rst)
         for path in source_files(raw_dir / "sec", company["ticker"], company["sec_source"]):
             files.append({"ticker": company["ticker"], "path": path})
@@ -90,8 +109,10 @@ def build_financials(raw_dir: Path, companies: pd.DataFrame, progress=None):
     reported = reported[reported["fiscal_year"] >= FIRST_FISCAL_YEAR].reset_index(drop=True)
     restatements = pd.concat(restatements, ignore_index=True)
     restatements = restatements[restatements["period_end"] >= f"{FIRST_FISCAL_YEAR - 1}-01-01"]
+    history = pd.concat(history, ignore_index=True)
+    history = history[history["end"] >= f"{FIRST_FISCAL_YEAR - 1}-01-01"].reset_index(drop=True)
     tidy = tidy_periods(reported, canonical_metrics())
-    return tidy, reported, restatements.reset_index(drop=True), files
+    return FinancialTables(tidy, reported, restatements.reset_index(drop=True), history, files)
 
 
 def _retrieval_date(path: Path) -> str | None:
@@ -125,14 +146,14 @@ def build_snapshot(raw_dir, progress=None) -> dict[str, pd.DataFrame | dict]:
     if not (raw_dir / "sec").is_dir():
         raise SnapshotError(f"no raw SEC folder at {raw_dir / 'sec'}; pass --from <folder holding sec/ and prices/>")
     companies = universe()
-    tidy, reported, restatements, files = build_financials(raw_dir, companies, progress)
-    checks = run_all(reported, tidy, restatements)
+    built = build_financials(raw_dir, companies, progress)
+    checks = run_all(built.reported, built.tidy, built.restatements)
     price_table, diagnostics = build_prices(raw_dir / "prices")
     tables = {
-        "financials": tidy, "facts_reported": reported, "restatements": restatements,
-        "crosschecks": checks, "prices": price_table, "price_diagnostics": diagnostics,
+        "financials": built.tidy, "facts_reported": built.reported, "restatements": built.restatements,
+        "crosschecks": checks, "prices": price_table, "price_diagnostics": diagnostics, "vintages": built.vintages,
     }
-    tables["manifest"] = _manifest(raw_dir, companies, tables, files)
+    tables["manifest"] = _manifest(raw_dir, companies, tables, built.files)
     return tables
 
 
@@ -198,6 +219,8 @@ def validate(tables: dict, previous: dict | None = None) -> None:
         raise SnapshotError(f"facts_reported: missing column(s) {missing_cols}")
     if list(tables["restatements"].columns) != RESTATEMENT_COLUMNS:
         raise SnapshotError("restatements: unexpected columns")
+    if list(tables["vintages"].columns) != VINTAGE_COLUMNS:
+        raise SnapshotError("vintages: unexpected columns")
     dup = tidy.duplicated(["ticker", "metric", "freq", "fiscal_year", "fiscal_period"])
     if dup.any():
         row = tidy[dup].iloc[0]
@@ -289,7 +312,7 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 def _read_table(path: Path, name: str) -> pd.DataFrame:
     dtypes = {"accession": "string", "tag": "string", "form": "string", "source": "string",
-              "missing_reason": "string", "derivation": "string", "unit": "string"}
+              "missing_reason": "string", "derivation": "string", "unit": "string", "taxonomy": "string"}
     if name == "prices":
         from .prices import read_prices_csv
         return read_prices_csv(path)

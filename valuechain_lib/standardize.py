@@ -28,6 +28,12 @@ RESTATEMENT_COLUMNS = [
     "ticker", "metric", "tag", "period_start", "period_end", "old_value", "new_value",
     "old_accession", "new_accession", "old_filed", "new_filed",
 ]
+# Every value a tag has carried for a period, from the first filing that carried it: enough to
+# rebuild the snapshot as it stood on any date (`valuechain_lib.vintage`).
+VINTAGE_COLUMNS = [
+    "ticker", "metric", "kind", "priority", "tag", "taxonomy", "unit", "start", "end", "value",
+    "accession", "form", "filed", "source",
+]
 
 
 @lru_cache(maxsize=1)
@@ -161,6 +167,30 @@ def _cite_periodic_report(ordered: pd.DataFrame, kept: pd.DataFrame, keys: list[
     return out.reset_index()
 
 
+def vintages(facts: pd.DataFrame) -> pd.DataFrame:
+    """Each distinct value of a tag and period, dated by the first filing that carried it.
+
+    A value repeated by later filings (comparative columns) keeps its first date; a restated value
+    starts a new row. Filtering these rows to ``filed <= date`` and keeping the last per tag and
+    period gives the values as they stood on ``date``.
+
+    Parameters
+    ----------
+    facts : pandas.DataFrame
+        Mapped raw facts of one company (after errata, currency and sign checks), all filings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `VINTAGE_COLUMNS`, sorted by tag, period and filing date.
+    """
+    keys = ["ticker", "metric", "tag", "unit", "start", "end"]
+    ordered = facts.sort_values(keys + ["filed", "accession"], na_position="first", kind="stable")
+    previous = ordered.groupby(keys, dropna=False)["value"].shift()
+    runs = ordered[previous.isna() | (previous != ordered["value"])]
+    return runs[VINTAGE_COLUMNS].reset_index(drop=True)
+
+
 def pick_tag_per_period(facts: pd.DataFrame) -> pd.DataFrame:
     """For each metric and period keep the highest-priority tag that has a fact for that period."""
     ordered = facts.sort_values(["priority"], kind="stable")
@@ -177,6 +207,16 @@ def one_fact_per_slot(facts: pd.DataFrame) -> pd.DataFrame:
     slot = ["ticker", "metric", "duration", "fiscal_year", "fiscal_quarter"]
     ordered = facts.sort_values(["priority", "filed"], ascending=[True, False], kind="stable")
     return ordered.drop_duplicates(slot, keep="first")
+
+
+def mapped_facts(raw: pd.DataFrame, company: pd.Series) -> pd.DataFrame:
+    """One company's raw facts with errata dropped, tags mapped, in its currency, signs and filings checked."""
+    facts = drop_errata(raw)
+    facts = map_tags(facts, company["ticker"])
+    facts = facts[facts["unit"] == company["currency"]]
+    check_signs(facts)
+    check_filing_consistency(facts)
+    return facts
 
 
 def standardize_company(raw: pd.DataFrame, company: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -196,13 +236,14 @@ def standardize_company(raw: pd.DataFrame, company: pd.Series) -> tuple[pd.DataF
         (``3M``, ``6M``, ``9M``, ``FY``, ``TTM``, ``instant``), fiscal and calendar labels, the tag
         and accession used. Periods of another class (``other``) are left out.
     """
+    facts, restatements = latest_filed(mapped_facts(raw, company))
+    return place_in_calendar(facts, company), restatements
+
+
+def place_in_calendar(facts: pd.DataFrame, company: pd.Series) -> pd.DataFrame:
+    """From one value per tag and period to `REPORTED_COLUMNS`: tag chosen per period, periods classified
+    (duration class, fiscal and calendar labels), one fact per fiscal slot."""
     ticker = company["ticker"]
-    facts = drop_errata(raw)
-    facts = map_tags(facts, ticker)
-    facts = facts[facts["unit"] == company["currency"]]
-    check_signs(facts)
-    check_filing_consistency(facts)
-    facts, restatements = latest_filed(facts)
     facts = pick_tag_per_period(facts)
     is_stock = facts["kind"].eq("stock")
     facts.loc[is_stock, "start"] = pd.NaT  # balance-sheet facts are instants
@@ -223,5 +264,4 @@ def standardize_company(raw: pd.DataFrame, company: pd.Series) -> tuple[pd.DataF
         "taxonomy": facts["taxonomy"], "accession": facts["accession"], "form": facts["form"],
         "filed": facts["filed"], "source": facts["source"],
     }, columns=REPORTED_COLUMNS)
-    reported = reported.sort_values(["metric", "period_end", "duration"]).reset_index(drop=True)
-    return reported, restatements
+    return reported.sort_values(["metric", "period_end", "duration"]).reset_index(drop=True)

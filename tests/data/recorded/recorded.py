@@ -122,12 +122,13 @@ def build_previous_data_dir(target: Path) -> Path:
     from valuechain_lib.universe import universe as load_universe
 
     companies = load_universe()
-    tidy, reported, restatements, files = snapshot.build_financials(raw, companies)
-    tables = {"financials": tidy, "facts_reported": reported, "restatements": restatements,
-              "crosschecks": run_all(reported, tidy, restatements),
+    built = snapshot.build_financials(raw, companies)
+    tables = {"financials": built.tidy, "facts_reported": built.reported, "restatements": built.restatements,
+              "vintages": built.vintages,
+              "crosschecks": run_all(built.reported, built.tidy, built.restatements),
               "prices": read_prices_csv(HERE / "prices" / "previous.csv"),
               "price_diagnostics": pd.DataFrame(columns=list(DIAGNOSTIC_COLUMNS))}
-    tables["manifest"] = snapshot._manifest(raw, companies, tables, files)
+    tables["manifest"] = snapshot._manifest(raw, companies, tables, built.files)
     snapshot.write_snapshot(tables, base=target)
     shutil.rmtree(raw)
     snapshot.load_table.cache_clear()

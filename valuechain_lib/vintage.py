@@ -1,0 +1,125 @@
+"""The snapshot as it stood on a date: filings, prices and cited facts published on or before it.
+
+A verdict "at the essay's date" must use only what a reader could have seen then. The snapshot keeps
+every value each XBRL tag has carried for a period, dated by the first filing that carried it (the
+``vintages`` table); keeping, per tag and period, the last value filed on or before the date and
+re-running the period rules gives the statements as they stood, restatements undone. Prices are cut
+at the date; facts-table rows count once their source was published.
+
+Use it as a context: inside ``with as_of("2026-07-02"):`` the public readers (`financials`, `prices`,
+`facts`) answer as of that date.
+
+Examples
+--------
+>>> from valuechain_lib import financials
+>>> with as_of("2025-11-30"):
+...     q = financials("NVDA", freq="Q", metrics="revenue")
+>>> q.dropna(subset=["value"])["period_end"].max().date()
+datetime.date(2025, 10, 26)
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import lru_cache
+
+import pandas as pd
+
+from .errors import ValueChainError
+from .quarters import tidy_periods
+from .snapshot import FIRST_FISCAL_YEAR, _live_folder, load_table
+from .standardize import canonical_metrics, place_in_calendar
+from .universe import universe
+
+_AS_OF: ContextVar[pd.Timestamp | None] = ContextVar("valuechain_as_of", default=None)
+
+
+def current() -> pd.Timestamp | None:
+    """The date the readers answer for, or None for the snapshot as it is (the latest values)."""
+    return _AS_OF.get()
+
+
+@contextmanager
+def as_of(date):
+    """Within the block, `financials`, `prices` and `facts` see only what was published by ``date``.
+
+    Parameters
+    ----------
+    date : str or pandas.Timestamp
+        A day (``"2026-07-02"``); ``None`` means the snapshot as it is.
+    """
+    stamp = None if date is None else pd.Timestamp(date).normalize()
+    token = _AS_OF.set(stamp)
+    try:
+        yield stamp
+    finally:
+        _AS_OF.reset(token)
+
+
+def values_as_of(vintages: pd.DataFrame, date) -> pd.DataFrame:
+    """Per tag and period, the last value filed on or before ``date``.
+
+    Parameters
+    ----------
+    vintages : pandas.DataFrame
+        Rows of the snapshot's ``vintages`` table (one per value a tag carried for a period).
+    date : str or pandas.Timestamp
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (ticker, metric, tag, unit, start, end): the value a reader saw on ``date``.
+    """
+    keys = ["ticker", "metric", "tag", "unit", "start", "end"]
+    seen = vintages[vintages["filed"] <= pd.Timestamp(date)]
+    seen = seen.sort_values([*keys, "filed"], na_position="first", kind="stable")
+    return seen.drop_duplicates(keys, keep="last").reset_index(drop=True)
+
+
+def first_values(vintages: pd.DataFrame) -> pd.DataFrame:
+    """Per tag and period, the value as first filed (before any restatement)."""
+    keys = ["ticker", "metric", "tag", "unit", "start", "end"]
+    ordered = vintages.sort_values([*keys, "filed"], na_position="first", kind="stable")
+    return ordered.drop_duplicates(keys, keep="first").reset_index(drop=True)
+
+
+def rebuild(values: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run the period rules on one value per tag and period; return (financials, facts_reported)."""
+    if values.empty:
+        raise ValueChainError("no filed values to rebuild the statements from")
+    companies = universe().set_index("ticker", drop=False)
+    reported = [place_in_calendar(facts.reset_index(drop=True), companies.loc[ticker])
+                for ticker, facts in values.groupby("ticker", sort=True)]
+    reported = pd.concat(reported, ignore_index=True)
+    reported = reported[reported["fiscal_year"] >= FIRST_FISCAL_YEAR].reset_index(drop=True)
+    return tidy_periods(reported, canonical_metrics()), reported
+
+
+@lru_cache(maxsize=8)
+def _tables_as_of(folder: str, date: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    history = load_table("vintages")
+    return rebuild(values_as_of(history, date))
+
+
+@lru_cache(maxsize=2)
+def _tables_first_filed(folder: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return rebuild(first_values(load_table("vintages")))
+
+
+def table(name: str) -> pd.DataFrame:
+    """A snapshot table as the readers should see it now: as of `current` when a date is set."""
+    date = current()
+    if date is None or name not in ("financials", "facts_reported", "prices"):
+        return load_table(name)
+    if name == "prices":
+        frame = load_table("prices")
+        return frame[frame["date"] <= date].reset_index(drop=True)
+    tidy, reported = _tables_as_of(str(_live_folder(None)), date)
+    return (tidy if name == "financials" else reported).copy()
+
+
+def first_filed(name: str = "financials") -> pd.DataFrame:
+    """The statements with every value as first filed, before later restatements."""
+    tidy, reported = _tables_first_filed(str(_live_folder(None)))
+    return (tidy if name == "financials" else reported).copy()
