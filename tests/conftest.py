@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 import pytest
+from browser_tools import HTML_DIR, REPO_ROOT  # tests/ is on sys.path beside its conftest
 
 from valuechain_lib.paths import DEFAULT_DATA_DIR, raw_data_dir
 
@@ -51,3 +54,38 @@ def data_copy(tmp_path, monkeypatch):
 def raw_dir():
     """The raw public data folder (tests using it are marked ``rawdata`` and skip without it)."""
     return RAW
+
+
+INDEX = HTML_DIR / "index.html"
+# What a build reads: when any is newer than _build/html/index.html, the fixture rebuilds.
+SOURCE_GLOBS = ("_config.yml", "_toc.yml", "book/**/*.md", "chapters/*.md", "valuechain_lib/**/*.py",
+                "valuechain_lib/**/*.csv", "data/*.csv", "data/snapshot/manifest.json", "book/_ext/**/*.py",
+                "book/_templates/**/*.html", "book/_static/*.js", "book/_static/*.css", "book/_static/vega/*")
+
+
+def _newest_source() -> tuple[float, Path | None]:
+    newest, which = 0.0, None
+    for pattern in SOURCE_GLOBS:
+        for path in REPO_ROOT.glob(pattern):
+            if path.is_file() and "__pycache__" not in path.parts:
+                mtime = path.stat().st_mtime
+                if mtime > newest:
+                    newest, which = mtime, path
+    return newest, which
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """``_build/html``, built with `valuechain_lib.book.build` unless up to date with every source."""
+    newest, which = _newest_source()
+    if not INDEX.is_file() or INDEX.stat().st_mtime < newest:
+        from valuechain_lib.book import build
+
+        reason = "missing" if not INDEX.is_file() else f"older than {which.relative_to(REPO_ROOT)}"
+        print(f"building the book ({INDEX.relative_to(REPO_ROOT)} {reason})")
+        rc = build()
+        assert rc == 0, f"jupyter-book build failed with return code {rc} (see the captured output)"
+        # jupyter-book writes index.html only when missing: stamp it so an unchanged tree is reused next time.
+        os.utime(INDEX)
+    assert INDEX.is_file(), "the build produced no _build/html/index.html"
+    return HTML_DIR

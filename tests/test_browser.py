@@ -19,7 +19,6 @@ pytest-socket stays on: only connections to 127.0.0.1 are allowed here (``allow_
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -29,7 +28,6 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from browser_tools import (  # tests/ is no package: found through the sys.path line above
-    HTML_DIR,
     INSTALL_HINT,
     REPO_ROOT,
     SCREENSHOT_DIR,
@@ -42,13 +40,6 @@ from browser_tools import (  # tests/ is no package: found through the sys.path 
 pytestmark = [pytest.mark.slow, pytest.mark.allow_hosts(["127.0.0.1"])]
 
 CHART_TIMEOUT = 10  # seconds for every chart on a page to draw
-INDEX = HTML_DIR / "index.html"
-
-# What a build reads: when any is newer than _build/html/index.html, the fixture rebuilds.
-SOURCE_GLOBS = ("_config.yml", "_toc.yml", "book/**/*.md", "chapters/*.md", "valuechain_lib/**/*.py",
-                "data/snapshot/manifest.json", "book/_ext/**/*.py", "book/_templates/**/*.html",
-                "book/_static/*.js", "book/_static/*.css", "book/_static/vega/*")
-
 
 def _pages() -> list[tuple[str, str, str]]:
     """(name, URL path to load, URL path expected after redirects) for every page in _toc.yml."""
@@ -64,34 +55,6 @@ def _pages() -> list[tuple[str, str, str]]:
 
 PAGES = _pages()
 PAGE_IDS = [name for name, _, _ in PAGES]
-
-
-def _newest_source() -> tuple[float, Path | None]:
-    newest, which = 0.0, None
-    for pattern in SOURCE_GLOBS:
-        for path in REPO_ROOT.glob(pattern):
-            if path.is_file() and "__pycache__" not in path.parts:
-                mtime = path.stat().st_mtime
-                if mtime > newest:
-                    newest, which = mtime, path
-    return newest, which
-
-
-@pytest.fixture(scope="session")
-def built_book() -> Path:
-    """``_build/html``, built with `valuechain_lib.book.build` unless up to date with every source."""
-    newest, which = _newest_source()
-    if not INDEX.is_file() or INDEX.stat().st_mtime < newest:
-        from valuechain_lib.book import build
-
-        reason = "missing" if not INDEX.is_file() else f"older than {which.relative_to(REPO_ROOT)}"
-        print(f"building the book ({INDEX.relative_to(REPO_ROOT)} {reason})")
-        rc = build()
-        assert rc == 0, f"jupyter-book build failed with return code {rc} (see the captured output)"
-        # jupyter-book writes index.html only when missing: stamp it so an unchanged tree is reused next time.
-        os.utime(INDEX)
-    assert INDEX.is_file(), "the build produced no _build/html/index.html"
-    return HTML_DIR
 
 
 @pytest.fixture(scope="module")

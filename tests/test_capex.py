@@ -288,3 +288,69 @@ def test_verdict_on_snapshot_matches_combined_row(frame):
     assert f"{latest['capex_to_ocf']:.1%} of their operating cash flow" in text
     assert f"(${latest['capex'] / 1e9:,.0f}bn of ${latest['operating_cash_flow'] / 1e9:,.0f}bn)" in text
     assert summary["latest_label"] == latest["calendar_label"]
+
+
+def _quarters_frame(rows) -> pd.DataFrame:
+    """Tiny `capex_vs_cash`-like frame: (ticker, calendar label, quarter end, own period end, value)."""
+    out = pd.DataFrame(rows, columns=["ticker", "calendar_label", "quarter_end", "period_end", "free_cash_flow"])
+    return out.assign(quarter_end=pd.to_datetime(out["quarter_end"]), period_end=pd.to_datetime(out["period_end"]))
+
+
+def test_at_common_quarter_picks_latest_quarter_all_companies_report():
+    """Synthetic: A has 2026 Q1 and Q2, B only Q1 (its fiscal quarter ends in February), so companies are
+    compared in calendar 2026 Q1, not at A's later quarter; B's own period end is kept."""
+    from valuechain_lib.capex import at_common_quarter
+
+    rows = _quarters_frame([
+        ("AMZN", "2026 Q1", "2026-03-31", "2026-03-31", -2.0), ("AMZN", "2026 Q2", "2026-06-30", "2026-06-30", -9.0),
+        ("ORCL", "2026 Q1", "2026-03-31", "2026-02-28", -24.0), ("ORCL", "2026 Q2", "2026-06-30", "2026-05-31", np.nan),
+        (COMBINED, "2026 Q2", "2026-06-30", pd.NaT, 5.0),
+    ])
+    got = at_common_quarter(rows, "free_cash_flow")
+    assert set(got["calendar_label"]) == {"2026 Q1"}
+    assert_allclose(got.loc[["AMZN", "ORCL"], "free_cash_flow"], [-2.0, -24.0])
+    assert got.at["ORCL", "period_end"] == pd.Timestamp("2026-02-28")
+
+
+def test_at_common_quarter_raises_when_one_company_never_reports():
+    """Oracle files no finance-lease principal: no quarter has the lease-adjusted figure for all five."""
+    from valuechain_lib.capex import at_common_quarter
+    from valuechain_lib.errors import ValueChainError
+
+    rows = _quarters_frame([("AMZN", "2026 Q1", "2026-03-31", "2026-03-31", 1.0),
+                            ("ORCL", "2026 Q1", "2026-03-31", "2026-02-28", np.nan)])
+    with pytest.raises(ValueChainError, match="free_cash_flow"):
+        at_common_quarter(rows, "free_cash_flow")
+
+
+def test_at_common_quarter_on_snapshot_names_each_period(frame):
+    """On the snapshot, capex/OCF is compared in the combined line's last calendar quarter, and the
+    text names Oracle's own period end apart from the others'."""
+    from valuechain_lib.capex import at_common_quarter, periods_text
+
+    got = at_common_quarter(frame, "capex_to_ocf")
+    assert len(got) == 5 and got["calendar_label"].nunique() == 1
+    assert got["calendar_label"].iloc[0] == combined_summary(frame)["latest_label"]
+    text = periods_text(got)
+    assert f"Oracle to {got.at['ORCL', 'period_end']:%Y-%m-%d}" in text
+
+
+def test_periods_text_and_join_words():
+    """Known answers: companies grouped by their own period end, listed in prose."""
+    from valuechain_lib.capex import join_words, periods_text
+
+    rows = pd.DataFrame({"period_end": pd.to_datetime(["2026-02-28", "2026-03-31", "2026-03-31"])},
+                        index=["ORCL", "AMZN", "META"])
+    assert periods_text(rows) == "Oracle to 2026-02-28; Amazon and Meta to 2026-03-31"
+    assert join_words(["a"]) == "a" and join_words(["a", "b", "c"]) == "a, b and c" and join_words([]) == ""
+
+
+def test_reported_free_cash_flow_reads_amazon_f184():
+    """Facts row F184: Amazon's own free cash flow, twelve months to 2026-06-30, −7,604 USD million."""
+    from valuechain_lib.capex import reported_free_cash_flow
+
+    own = reported_free_cash_flow().set_index("fact_id")
+    assert own.at["F184", "ticker"] == "AMZN"
+    assert_allclose(own.at["F184", "value"], -7_604e6)
+    assert own.at["F184", "period_end"] == pd.Timestamp("2026-06-30")
+    assert own.at["F184", "source_date"] == pd.Timestamp("2026-07-30")

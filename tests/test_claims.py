@@ -90,3 +90,57 @@ def test_verdict_type_and_status_helper():
     with pytest.raises(ValueError, match="not one of"):
         Verdict(status="probably", summary="x")
     assert [status_from_count(p, 3) for p in (0, 1, 3)] == ["not supported", "mixed", "supported"]
+
+
+@pytest.mark.fast
+def test_ledger_refuses_an_unknown_kind(tmp_path):
+    path = tmp_path / "claims.csv"
+    base = pd.read_csv(DEFAULT_DATA_DIR / "claims.csv", dtype=str, keep_default_na=False)
+    base.loc[0, "kind"] = "hunch"
+    base.to_csv(path, index=False)
+    with pytest.raises(claims.ClaimsError, match="A1: kind 'hunch'"):
+        claims.ledger(path)
+
+
+@pytest.mark.fast
+def test_essay_dates():
+    """Essay B is dated by the data it cites (2026-07-02); Essay A only 'late 2025' → 2025-11-30, said so."""
+    assert claims.essay_date("B")[0] == "2026-07-02"
+    date, note = claims.essay_date("A")
+    assert date == "2025-11-30" and "late 2025" in note
+    assert claims.essay_date("book") == ("", "")
+
+
+def _row(**overrides) -> dict:
+    row = {"claim_id": "Z1", "essay": "B", "kind": "claim", "rule": "valuechain_lib.claims:verdict_from_facts",
+           "params": "fact_ids=F187;min_confidence=medium"}
+    return row | overrides
+
+
+@pytest.mark.fast
+def test_a_fact_published_after_the_essay_date_is_not_testable_then():
+    """F187 (Amazon's Anthropic gain, Q2 2026, published 2026-07-30) exists today but not on 2026-07-02."""
+    row = _row()
+    assert claims.evaluate(row).status == "supported"
+    assert claims.evaluate(row, "2026-07-02").status == "not testable with public data"
+    assert "had not been published yet" in claims.evaluate(row, "2026-07-02").summary
+
+
+@pytest.mark.fast
+def test_ledger_kind_must_match_the_rules_verdict():
+    """A row calling a claim a condition whose rule returns a plain claim verdict is refused."""
+    row = _row(kind="condition", rule="valuechain_lib.claims:not_testable", params="reason=nothing found")
+    with pytest.raises(claims.ClaimsError, match="Z1: the ledger calls it a condition"):
+        claims.evaluate(row)
+
+
+@pytest.mark.slow
+def test_verdict_table_columns_and_n_a():
+    """The download has at least the columns the issue names, with n/a where a column does not apply."""
+    table = claims.verdict_table(claims.scorecard())
+    for col in ("claim_id", "verdict", "measured", "threshold", "distance_to_flip", "verdict_at_essay_date",
+                "data_through"):
+        assert col in table.columns
+    no_threshold = table[table["threshold"] == "n/a"]
+    assert (no_threshold["distance_to_flip"] == "n/a").all()
+    assert not table.isna().any().any()

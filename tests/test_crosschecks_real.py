@@ -26,7 +26,8 @@ SEED = 50_000_000  # +$50M on one six-month year-to-date figure
 
 @pytest.fixture(scope="module")
 def committed():
-    return {name: vl.load_table(name) for name in ("facts_reported", "restatements", "crosschecks", "financials")}
+    return {name: vl.load_table(name) for name in ("facts_reported", "restatements", "crosschecks", "financials",
+                                                   "vintages")}
 
 
 @pytest.mark.fast

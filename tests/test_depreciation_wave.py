@@ -95,3 +95,120 @@ def test_bad_life_rejected():
     with pytest.raises(ValueChainError):
         dw.vintage_weights(0, 3)
     assert np.isnan(dw.mape(pd.Series([1.0]), pd.Series([0.0])))
+
+
+# --------------------------------------------------------------------------- coverage range and reconciliation
+
+def _synthetic_calibration(ticker="SYN", life=5.0, spend=100.0):
+    """One company investing ``spend`` a year 2020–2025 (calendar), fitted life ``life``."""
+    inv = pd.Series({y: spend for y in range(2020, 2026)}, name="investment")
+    return {"ticker": ticker, "useful_life": life, "inputs": {"calendar_investment": inv}}
+
+
+def test_coverage_range_contains_the_fitted_case_synthetic():
+    """100 a year invested 2020–2025; run rate 40 at the start of 2026, revenue counted at mid-year.
+
+    Existing D&A, 5-year life (weights 0.1, 0.2 × 4, 0.1): 90 in 2026, 70 in 2027, 50, 30. Revenue +50%:
+    40 × 1.5^0.5 = 49.0 < 90, 40 × 1.5^1.5 = 73.5 ≥ 70 → 2027 (the fitted central case). 8-year life
+    (weights 0.0625, 0.125 × 7, 0.0625): 75, 75, 68.75, 56.25, 43.75, 31.25; flat revenue of 40 covers it
+    in 2031, the latest year of the range. With future investment (≥ 100 a year) flat revenue never covers.
+    """
+    cal = _synthetic_calibration(life=5.0)
+    cases = {"fitted": {"SYN": 5.0}, "stated": {"SYN": 8.0}}
+    run_rate = {"base": {"usd": 40.0, "as_of": 2026.0}}
+    sc = dw.coverage_scenarios([cal], run_rate, range(2026, 2036), cases, capex_growths=(0.0, 0.15),
+                               revenue_growths=(0.0, 0.5))
+    assert len(sc) == 2 * 2 * 2
+    central = {"lives": "fitted", "run_rate": "base", "capex_growth": 0.15, "revenue_growth": 0.5}
+    span = dw.coverage_span(sc, "existing_year", central)
+    assert (span["earliest"], span["central"], span["latest"]) == (2027, 2027, 2031)
+    assert span["earliest"] <= span["central"] <= span["latest"]
+    assert span["latest_case"] == {"lives": "stated", "run_rate": "base", "capex_growth": 0.15,
+                                   "revenue_growth": 0.0}
+    fitted_flat = sc[(sc["lives"] == "fitted") & (sc["revenue_growth"] == 0.0)]["existing_year"].unique().tolist()
+    assert fitted_flat == [2029]  # 30 ≤ 40
+    total = dw.coverage_span(sc, "total_year", central)
+    assert total["latest"] is None and total["n_not_covered"] == 4  # every flat-revenue scenario
+    assert total["latest_case"]["revenue_growth"] == 0.0
+
+
+def test_coverage_span_all_covered_and_ties_nearest_central():
+    """All scenarios covered: latest is the maximum, described by the tied scenario nearest the centre."""
+    sc = pd.DataFrame({"lives": ["f", "f", "s", "s"], "run_rate": "r", "capex_growth": [0.0, 0.15, 0.0, 0.15],
+                       "revenue_growth": 0.5, "existing_year": pd.array([2027, 2029, 2029, 2028], dtype="Int64"),
+                       "total_year": pd.array([2027, 2029, 2029, 2028], dtype="Int64")})
+    span = dw.coverage_span(sc, "existing_year", {"lives": "f", "run_rate": "r", "capex_growth": 0.15,
+                                                   "revenue_growth": 0.5})
+    assert (span["earliest"], span["latest"], span["central"]) == (2027, 2029, 2029)
+    assert span["latest_case"] == {"lives": "f", "run_rate": "r", "capex_growth": 0.15, "revenue_growth": 0.5}
+    assert span["n_not_covered"] == 0
+
+
+def test_reconciliation_hand_worked():
+    """Booked 100 and 50 (run rates 120, 60); model 110 and 40 → +10% and −20%; combined 150 vs 150 → 0%."""
+    booked = pd.DataFrame({"ticker": ["A", "B"], "calendar_label": "2026 Q1", "booked_ttm": [100.0, 50.0],
+                           "booked_run_rate": [120.0, 60.0]})
+    r = dw.reconciliation(booked, {"fitted": {"A": 110.0, "B": 40.0}, "stated": {"A": 200.0}}).set_index("ticker")
+    assert_allclose(r.loc[["A", "B", "combined"], "fitted_vs_booked"], [0.1, -0.2, 0.0], atol=1e-12)
+    assert_allclose(r.loc["combined", ["booked_ttm", "booked_run_rate", "model_fitted"]].astype(float),
+                    [150.0, 180.0, 150.0], atol=1e-12)
+    assert np.isnan(r.loc["combined", "model_stated"])  # B lacks a figure: no combined total, not a partial sum
+    assert r.loc["combined", "calendar_label"] == "2026 Q1"
+
+
+# --------------------------------------------------------------------------- on the snapshot
+
+@pytest.fixture(scope="module")
+def snapshot_model():
+    table, cals = dw.calibration_table(fit_until=2021)
+    return table, cals
+
+
+def test_alphabet_uses_filed_depreciation_and_facts_only_for_missing_years(snapshot_model):
+    """Alphabet: 2021–2025 from the filings' us-gaap Depreciation (as in financials), 2019–2020 from F147, F148."""
+    from valuechain_lib.financials import financials
+
+    _, cals = snapshot_model
+    googl = next(c for c in cals if c["ticker"] == "GOOGL")["inputs"]
+    filed = financials("GOOGL", freq="FY", metrics="depreciation").dropna(subset=["value"])
+    filed = filed.set_index("fiscal_year")["value"]
+    assert googl["da_item"] == "depreciation"
+    years = [y for y in googl["reported"].index if y not in dw.DA_FACTS_FILL["GOOGL"]]
+    assert years == sorted(int(y) for y in filed.index)
+    assert_allclose(googl["reported"].loc[years].to_numpy(), filed.loc[years].to_numpy(), rtol=0)
+    assert "F147" in googl["da_source"] and "F148" in googl["da_source"]
+
+
+def test_snapshot_coverage_range_contains_the_fitted_case(snapshot_model):
+    """The fitted central case is one of the scenarios, so its year lies within the range's ends."""
+    table, cals = snapshot_model
+    years = list(range(2026, 2033))
+    run_rates = {"every source": dw.downstream_run_rate()}
+    cases = {"fitted lives": {c["ticker"]: c["useful_life"] for c in cals}, "stated server lives": dw.stated_lives(cals)}
+    sc = dw.coverage_scenarios(cals, run_rates, years, cases)
+    central = {"lives": "fitted lives", "run_rate": "every source", **dw.CENTRAL}
+    for col in ("existing_year", "total_year"):
+        span = dw.coverage_span(sc, col, central)
+        if span["central"] is None:
+            assert span["latest"] is None
+        else:
+            assert span["earliest"] <= span["central"]
+            assert span["latest"] is None or span["central"] <= span["latest"]
+
+
+def test_snapshot_reconciliation_matches_the_booked_figures(snapshot_model):
+    """Booked TTM equals the snapshot's calendar TTM on each company's fitted line, all at one calendar quarter."""
+    from valuechain_lib.financials import financials
+
+    _, cals = snapshot_model
+    booked = dw.booked_depreciation(cals)
+    assert booked["calendar_label"].nunique() == 1
+    year, quarter = (int(x) for x in booked["calendar_label"].iloc[0].split(" Q"))
+    for r in booked.itertuples():
+        ttm = financials(r.ticker, freq="TTM", calendar=True, metrics=r.da_item)
+        value = ttm[(ttm["calendar_year"] == year) & (ttm["calendar_quarter"] == quarter)]["value"].iloc[0]
+        assert_allclose(r.booked_ttm, value, rtol=0)
+        assert r.booked_run_rate > 0
+    model = {"fitted": {c["ticker"]: 1.0 for c in cals}}
+    rec = dw.reconciliation(booked, model).set_index("ticker")
+    assert_allclose(rec.loc["combined", "booked_ttm"], booked["booked_ttm"].sum(), rtol=1e-12)

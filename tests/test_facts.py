@@ -6,7 +6,17 @@ import pandas as pd
 import pytest
 
 from valuechain_lib.errors import ValueChainError
-from valuechain_lib.facts import COLUMNS, FactsError, facts, label, segment_series, validate_facts
+from valuechain_lib.facts import (
+    COLUMNS,
+    FactsError,
+    facts,
+    is_capex_guidance,
+    is_digest,
+    label,
+    published_by,
+    segment_series,
+    validate_facts,
+)
 from valuechain_lib.paths import DEFAULT_DATA_DIR
 
 pytestmark = pytest.mark.fast
@@ -33,9 +43,9 @@ def test_facts_error_is_a_value_chain_error():
     assert issubclass(FactsError, ValueChainError)
 
 
-def _seeded(raw: pd.DataFrame, **changes) -> pd.DataFrame:
-    """The table plus one bad row (a copy of F01 under the id BAD-1 with ``changes``)."""
-    row = raw[raw["fact_id"] == "F01"].iloc[0].copy()
+def _seeded(raw: pd.DataFrame, base: str = "F01", **changes) -> pd.DataFrame:
+    """The table plus one bad row (a copy of ``base`` under the id BAD-1 with ``changes``)."""
+    row = raw[raw["fact_id"] == base].iloc[0].copy()
     row["fact_id"] = "BAD-1"
     for k, v in changes.items():
         row[k] = v
@@ -140,3 +150,124 @@ def test_ranges_are_kept_as_ranges():
     """shared/facts_sources.md line 183: F80 Alphabet 2026 capex plan "175–185" USD billion."""
     row = facts().set_index("fact_id").loc["F80"]
     assert pd.isna(row["value"]) and (row["value_low"], row["value_high"]) == (175, 185)
+
+
+# ----------------------------------------------------------------------------- sourcing rules
+
+
+@pytest.mark.parametrize(("base", "changes", "field"), [
+    # a row read from an AI digest must be rated low
+    ("F01", {"note": "AI digest (Stock Titan's AI summary)", "confidence": "medium"}, "confidence"),
+    # a bare-IP host, or a wildcard-DNS name wrapping an IP, is a low source
+    ("F01", {"url": "http://203.0.113.7/page", "confidence": "medium"}, "confidence"),
+    ("F01", {"url": "https://ai-earnings.204.168.210.83.nip.io/c/AMZN", "confidence": "medium"}, "confidence"),
+    # a mirror copy rated high must say it was checked
+    ("F01", {"note": "mirror copy of the 10-K", "confidence": "high"}, "confidence"),
+    # a capex-guidance statement dated to the month must say it is not dated to the day
+    ("F188", {"as_of": "2026-07", "note": "stated in July"}, "as_of"),
+])
+def test_sourcing_rules_fire(raw, base, changes, field):
+    with pytest.raises(FactsError) as err:
+        validate_facts(_seeded(raw, base, **changes))
+    assert "fact 'BAD-1'" in str(err.value) and f"field {field!r}" in str(err.value)
+
+
+@pytest.mark.parametrize(("base", "changes"), [
+    ("F01", {"note": "AI digest (Stock Titan's AI summary)", "confidence": "low"}),
+    ("F01", {"url": "https://ai-earnings.204.168.210.83.nip.io/c/AMZN", "confidence": "low"}),
+    ("F01", {"note": "mirror copy; kept high: checked against the SEC XBRL value", "confidence": "high"}),
+    ("F01", {"note": "mirror copy, not checked", "confidence": "medium"}),
+    ("F188", {"as_of": "2026-07", "note": "not dated to the day: the notes give the month"}),
+    ("F180", {"as_of": "2026-07"}),   # an actual, not guidance: month precision is allowed
+])
+def test_sourcing_rules_pass_honest_rows(raw, base, changes):
+    validate_facts(_seeded(raw, base, **changes))
+
+
+def test_twd_billion_is_a_unit_and_other_units_still_fail(raw):
+    """facts_sources.md F214: TSMC FY2025 net revenue NT$3,809.05 billion."""
+    row = facts().set_index("fact_id").loc["F214a"]
+    assert (row["value"], row["unit"]) == (3809.05, "TWD billion")
+    with pytest.raises(FactsError, match="unit"):
+        validate_facts(_seeded(raw, unit="TWD million"))
+
+
+def test_capex_guidance_rows_are_plans_not_actuals():
+    """F188 (Amazon's 2026 capex plan) is guidance; F182a (Amazon's Q2 2026 capex), F179 (Meta's
+    expense guidance, not capex) and F44a (Oracle's OCI revenue plan) are not."""
+    table = facts().set_index("fact_id", drop=False)
+    flags = is_capex_guidance(table)
+    assert flags[["F188", "F195", "F196", "F201", "F204", "F217", "F218b", "F92"]].all()
+    assert not flags[["F182a", "F183", "F190b", "F194", "F179", "F44a"]].any()
+
+
+def test_capex_guidance_is_dated_to_the_day_or_says_why_not():
+    """F81, F85 and F100 were month-dated; the day is now set from a cited source."""
+    table = facts().set_index("fact_id", drop=False)
+    guidance = table[is_capex_guidance(table)]
+    undated = guidance[guidance["as_of_precision"] != "day"]
+    assert undated["note"].str.contains("not dated to the day").all()
+    assert set(undated.index) == {"F103", "F217", "F218b", "CW-CAPEX2026-GUIDE-Q4", "CW-CAPEX2026-GUIDE-Q1-LOW"}
+    for fid, day in [("F81", "2026-04-29"), ("F85", "2026-04-09"), ("F100", "2025-05-14"),
+                     ("F188", "2026-07-30"), ("F195", "2026-07-29"), ("F201", "2026-07-22"), ("F204", "2026-07-29")]:
+        assert table.at[fid, "as_of"] == pd.Timestamp(day) and table.at[fid, "as_of_precision"] == "day"
+
+
+def test_digests_are_marked_and_filtered_out_at_medium():
+    """F27/F28 (an automated digest), F98 (Stock Titan's 8-K summary) and F177 (an automated call
+    scorer on a bare-IP host) are marked and rated low; F26 (a news page) is not a digest."""
+    table = facts().set_index("fact_id", drop=False)
+    marked = is_digest(table)
+    assert marked[["F27", "F28", "F98", "F177"]].all()
+    assert not marked["F26"]
+    assert (table.loc[marked, "confidence"] == "low").all()
+    assert not set(table.index[marked]) & set(facts(min_confidence="medium")["fact_id"])
+
+
+def test_metrics_carry_no_internal_wording():
+    """F29 names the essay (Essay B's ~$44B), not the project's brief."""
+    table = facts().set_index("fact_id")
+    assert table.at["F29", "metric"] == 'ARR (Essay B\'s "~$44B")'
+    assert not table["metric"].str.contains("brief", case=False).any()
+
+
+# ----------------------------------------------------------------------------- facts_sources.md section 17
+
+
+@pytest.mark.parametrize(("fact_id", "value", "unit", "segment"), [
+    # facts_sources.md line 367: F185 AWS sales / operating income "42,232 / 16,621" USD million
+    ("F185a", 42232, "USD million", "AWS"),
+    ("F185b", 16621, "USD million", "AWS"),
+    # line 381: F199 Google Cloud revenue / operating income "24,768 / 8,814": b = operating income
+    ("F199b", 8814, "USD million", "Google Cloud"),
+    # line 392: F210 Nvidia Data Center 89,023, the third figure of the value column
+    ("F210c", 89023, "USD million", "Nvidia Data Center"),
+    # line 403: F221 the metric text's last figure, Microsoft 31.4
+    ("F221d", 31.4, "USD billion", ""),
+])
+def test_section17_ids_follow_the_scheme(fact_id, value, unit, segment):
+    row = facts().set_index("fact_id").loc[fact_id]
+    assert row["value"] == pytest.approx(value) and row["unit"] == unit
+    assert (row["segment"] if pd.notna(row["segment"]) else "") == segment
+
+
+def test_section17_rows_are_not_visible_at_essay_b_date():
+    """Essay B is dated 2026-07-02; every section-17 figure was published after it (F214, TSMC's
+    FY2025 6-K of 2026-01-15, is the one exception)."""
+    table = facts()
+    sec17 = table["fact_id"].str.match(r"^F(18\d|19\d|2[01]\d|22[01])[a-d]?$")
+    seen = pd.Series(published_by(table, "2026-07-02"), index=table.index)
+    assert set(table.loc[sec17 & seen, "fact_id"]) == {"F214a", "F214b"}
+    assert seen[sec17].sum() == 2 and pd.Series(published_by(table, "2026-12-31"))[sec17.to_numpy()].all()
+
+
+def test_anthropic_run_rates_form_a_dated_series():
+    """facts_sources.md section 5 and F220: ~$9B end-2025, $14B (2026-02-12), >$30B (April),
+    $44B (blog, April), >$47B (early May), >$65B (end-July): distinct dated rows, each with a source."""
+    table = facts(entity="Anthropic")
+    runs = table[table["metric"].str.contains("run-rate|ARR", case=False) & table["unit"].eq("USD billion")]
+    got = {r.fact_id: (r.value, r.qualifier if pd.notna(r.qualifier) else "") for r in runs.itertuples()}
+    assert got == {"F25": (9, "about"), "F26": (14, ""), "F27": (30, "more than"), "F28": (47, "more than"),
+                   "F29": (44, ""), "F220": (65, "more than")}
+    assert runs["as_of"].notna().all() and runs["as_of"].is_unique
+    assert runs["url"].notna().sum() >= 5 and runs["publisher"].notna().all()

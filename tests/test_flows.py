@@ -89,19 +89,148 @@ def test_guidance_revisions_ordered_by_as_of():
     assert_allclose([f79["guided_top"], f79["guided_mid"]], [93e9, 92e9])
 
 
-def test_fits_inside_cash_rule():
-    """Oracle FY2026 plan F98 ($50bn) against Oracle's latest TTM operating cash flow in the snapshot."""
+def _ttm_frame(rows):
+    """Tiny TTM operating-cash-flow frame: (ticker, calendar year, quarter, period end, value)."""
+    return pd.DataFrame(rows, columns=["ticker", "calendar_year", "calendar_quarter", "period_end", "value"]).assign(
+        period_end=lambda d: pd.to_datetime(d["period_end"]))
+
+
+def test_projection_and_growth_needed_hand_worked():
+    """120 grown at 120/100 for 2 quarters = 120 × 1.2 ** 0.5 = 131.4534; a plan of 144 against a
+    base of 100 two years (8 quarters) ahead needs (1.44) ** 0.5 − 1 = 20% a year; a zero or missing
+    prior, or no quarter ahead, gives NaN."""
+    got = flows.get_projected_ocf(pd.Series([120.0, 120.0, 120.0]), pd.Series([100.0, 0.0, 100.0]),
+                                  pd.Series([2, 2, 0]))
+    assert_allclose(got.iloc[0], 120 * 1.2 ** 0.5, rtol=1e-12)
+    assert got.iloc[1:].isna().all()
+    need = flows.get_growth_needed(pd.Series([144.0, 144.0]), pd.Series([100.0, np.nan]), pd.Series([8, 8]))
+    assert_allclose(need.iloc[0], 0.2, rtol=1e-12)
+    assert np.isnan(need.iloc[1])
+
+
+def test_plans_matched_to_their_own_period():
+    """Synthetic: a fiscal-year guider (year to May) whose fiscal year has been filed is compared with
+    that fiscal year's operating cash flow (30), not with its later TTM (40); a calendar guider whose
+    year is not filed is compared with its TTM to March (100) grown 3 quarters at 100/80: 100 × 1.25 **
+    0.75 = 118.22, so a plan of 110 fits and one of 125 does not (the flip), and the growth needed for
+    125 is 1.25 ** (4/3) − 1 = 34.65% a year."""
+    ttm = _ttm_frame([
+        ("FYCO", 2025, 2, "2025-05-31", 25.0), ("FYCO", 2026, 2, "2026-05-31", 30.0),
+        ("FYCO", 2026, 3, "2026-08-31", 40.0),
+        ("CAL", 2025, 1, "2025-03-31", 80.0), ("CAL", 2026, 1, "2026-03-31", 100.0),
+    ])
+    plans = pd.DataFrame({
+        "ticker": ["FYCO", "CAL", "CAL"],
+        "plan_period_end": pd.to_datetime(["2026-05-31", "2026-12-31", "2026-12-31"]),
+        "guided_top": [35.0, 110.0, 125.0],
+        "operating_cash_flow": [30.0, np.nan, np.nan],
+    })
+    out = flows.match_plans_to_cash(plans, flows.ttm_ocf_base(ttm))
+    fiscal = out.iloc[0]
+    assert fiscal["cash_basis"] == "reported"
+    assert_allclose(fiscal["ocf_matched"], 30.0)
+    assert not bool(fiscal["fits_inside_cash"]) and np.isnan(fiscal["growth_needed"])
+    projected = 100 * 1.25 ** 0.75
+    assert out["cash_basis"].iloc[1:].tolist() == ["projected", "projected"]
+    assert out["quarters_ahead"].iloc[1:].tolist() == [3, 3]
+    assert_allclose(out["ocf_matched"].iloc[1:], [projected, projected], rtol=1e-12)
+    assert [bool(x) for x in out["fits_inside_cash"].iloc[1:]] == [True, False]
+    assert_allclose(out.at[2, "growth_needed"], 1.25 ** (4 / 3) - 1, rtol=1e-12)
+    assert_allclose(out.at[1, "ocf_growth"], 0.25)
+
+
+def test_no_prior_year_leaves_projection_missing_with_reason():
+    """Without a TTM four quarters before the latest, the projection is NaN with a reason and the
+    plan is neither inside nor outside cash (NA), never compared with 0."""
+    ttm = _ttm_frame([("NEW", 2026, 1, "2026-03-31", 50.0)])
+    plans = pd.DataFrame({"ticker": ["NEW"], "plan_period_end": pd.to_datetime(["2026-12-31"]),
+                          "guided_top": [40.0], "operating_cash_flow": [np.nan]})
+    out = flows.match_plans_to_cash(plans, flows.ttm_ocf_base(ttm)).iloc[0]
+    assert np.isnan(out["ocf_matched"]) and pd.isna(out["fits_inside_cash"])
+    assert "a year before" in out["cash_reason"]
+
+
+def test_plan_basis_follows_the_plan_period_end():
+    """A Microsoft (June year) plan ending in June is on its fiscal year; one ending 31 December is on
+    the calendar year; a December-year company's plan is on the calendar year."""
+    assert flows._plan_basis(pd.Timestamp("2026-06-30"), 6) == "fiscal year to June"
+    assert flows._plan_basis(pd.Timestamp("2026-12-31"), 6) == "calendar year"
+    assert flows._plan_basis(pd.Timestamp("2026-12-31"), 12) == "calendar year"
+    assert flows.period_text("fiscal year to May", 2027) == "fiscal year to May 2027"
+
+
+def test_fiscal_guiders_compared_with_their_fiscal_year():
+    """Oracle's FY2026 plan F98 ($50bn) against Oracle's own FY2026 (June 2025–May 2026) operating cash
+    flow from `financials(freq="FY")`, not against a calendar year or a later TTM."""
     gvc = flows.guidance_vs_cash()
     row = gvc[(gvc["ticker"] == "ORCL") & (gvc["basis"] == "fiscal year to May") & (gvc["year"] == 2026)].iloc[0]
     assert row["fact_id"] == "F98"
-    ttm = financials("ORCL", freq="TTM", calendar=True, metrics="operating_cash_flow").dropna(subset=["value"])
-    latest = ttm.sort_values("period_end")["value"].iloc[-1]
-    assert_allclose(row["latest_ttm_ocf"], latest)
-    assert bool(row["fits_inside_cash"]) == (50e9 <= latest)
-    # Calendar rows never carry a fiscal-year plan.
+    fy = financials("ORCL", freq="FY", metrics="operating_cash_flow")
+    fy2026 = fy.loc[fy["period_end"] == pd.Timestamp("2026-05-31"), "value"].iloc[0]
+    assert row["cash_basis"] == "reported"
+    assert_allclose(row["ocf_matched"], fy2026)
+    assert bool(row["fits_inside_cash"]) == (50e9 <= fy2026)
+    # Calendar rows never carry a fiscal-year plan, nor fiscal rows a calendar plan.
     cal = gvc[gvc["basis"] == "calendar year"]
-    assert cal.loc[cal["ticker"].isin(["MSFT", "ORCL"]), "fact_id"].isna().all()
+    plans = flows.capex_guidance()
+    fiscal_ids = set(plans.loc[plans["plan_basis"] != "calendar year", "fact_id"])
+    assert not set(cal["fact_id"].dropna()) & fiscal_ids
     # Actual calendar capex equals financials' calendar year.
     cy = financials("AMZN", freq="FY", calendar=True, metrics="capex").set_index("calendar_year")["value"]
     amzn = gvc[(gvc["ticker"] == "AMZN") & (gvc["year"] == 2025)].iloc[0]
     assert_allclose(amzn["capex"], cy[2025])
+
+
+def test_calendar_guider_projected_from_its_latest_ttm():
+    """Amazon's calendar-2026 plan, with 2026 not yet filed: its latest calendar-aligned TTM operating
+    cash flow times (that TTM / the TTM four quarters earlier) ** (quarters to 2026 Q4 / 4)."""
+    gvc = flows.guidance_vs_cash()
+    row = gvc[(gvc["ticker"] == "AMZN") & (gvc["basis"] == "calendar year") & (gvc["year"] == 2026)].iloc[0]
+    assert row["cash_basis"] == "projected" and np.isnan(row["operating_cash_flow"])
+    ttm = financials("AMZN", freq="TTM", calendar=True, metrics="operating_cash_flow").dropna(subset=["value"])
+    ttm = ttm.sort_values("period_end")
+    last = ttm.iloc[-1]
+    prior = ttm[(ttm["calendar_year"] == last["calendar_year"] - 1)
+                & (ttm["calendar_quarter"] == last["calendar_quarter"])]["value"].iloc[0]
+    quarters = (2026 * 4 + 4) - (int(last["calendar_year"]) * 4 + int(last["calendar_quarter"]))
+    assert row["quarters_ahead"] == quarters
+    assert_allclose(row["ocf_matched"], last["value"] * (last["value"] / prior) ** (quarters / 4), rtol=1e-12)
+    assert bool(row["fits_inside_cash"]) == (row["guided_top"] <= row["ocf_matched"])
+
+
+def test_summary_names_the_periods_compared(money):
+    """The summary compares each plan with cash of its own period and states the assumed growth; it no
+    longer compares plans with the latest trailing twelve months."""
+    text = flows.flow_summary(money, flows.guidance_vs_cash(since=2023))
+    assert "latest trailing operating cash flow" not in text
+    assert "reported for the same period" in text or "projected" in text
+    if "projected (" in text:
+        assert "at its rate over the preceding year" in text and "the plan needs" in text
+    assert "not an attribution" in text
+
+
+def test_tsmc_gaps_named_with_reasons(money):
+    """TSMC is missing from 2024 (monthly rates only, no annual average cited) and 2025 (no FY2025 20-F
+    in the snapshot); the text names both years and reasons."""
+    assert money.at[2024, "tsmc_gap"] == "no TWD/USD rate cited for 2024"
+    assert money.at[2025, "tsmc_gap"] == "no FY2025 annual report in the snapshot"
+    assert money.at[2023, "tsmc_gap"] == ""
+    assert flows.tsmc_gap_text(money, [2023, 2024, 2025]) == (
+        "TSMC left out of 2024 (no TWD/USD rate cited for 2024) and 2025 (no FY2025 annual report in the "
+        "snapshot)")
+    assert flows.tsmc_gap_text(money, [2023]) == ""
+    assert money.at[2024, "nvidia_dc_period"] == "Nvidia's quarters ending 2024-04-28 to 2025-01-26"
+
+
+def test_reported_results_are_not_plans_and_calendar_plan_of_fiscal_company():
+    """Claim B2 also holds reported results (F183 Amazon OCF, F190a Microsoft OCF, F207b Oracle capex):
+    they are not plans. Microsoft's calendar-2026 expectation F195 (period ends 2026-12-31) is a
+    calendar-year plan, set beside Microsoft's calendar 2026, not its fiscal year to June."""
+    plans = flows.capex_guidance().set_index("fact_id")
+    assert not {"F183", "F190a", "F207b"} & set(plans.index)
+    if "F195" in plans.index:
+        assert plans.at["F195", "plan_basis"] == "calendar year"
+        gvc = flows.guidance_vs_cash()
+        row = gvc[gvc["fact_id"] == "F195"].iloc[0]
+        assert (row["ticker"], row["basis"], row["year"]) == ("MSFT", "calendar year", 2026)
+        assert row["period_text"] == "calendar 2026"

@@ -2,8 +2,8 @@
 
 Formulas on hand-worked values; monotonicity of the margin in utilization and useful life; the
 calibration reproducing the reported ~14% (F03) and ~7% after the left-out depreciation (F06); the
-A1 verdict flipping across its threshold; the A2 verdict's status; and the committed assumptions
-file validating against the facts table.
+A1 verdict flipping across its threshold on synthetic margins and at Essay A's date; the A2 verdict's
+status, today and at Essay A's date; and the committed assumptions file validating against the facts table.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ import pytest
 from numpy.testing import assert_allclose
 
 from valuechain_lib import gpu_economics as g
+from valuechain_lib.errors import ValueChainError
 from valuechain_lib.facts import facts
 from valuechain_lib.paths import DEFAULT_DATA_DIR
+from valuechain_lib.vintage import as_of
 
 pytestmark = pytest.mark.fast
 
@@ -220,25 +222,75 @@ def test_calibration_rejects_unknown_unknown(assumptions):
 
 
 # --------------------------------------------------------------------------- verdicts
-def test_verdict_a1_flips_across_threshold(assumptions):
-    """The reported margin is ~14%: below a 20% threshold (supported), not below 10% (not supported)."""
-    high = g.verdict_a1(0.20, assumptions)
-    low = g.verdict_a1(0.10, assumptions)
-    assert high.status == "supported" and low.status == "not supported"
-    assert g.verdict_a1(0.145, assumptions).status == "supported"
-    assert g.verdict_a1(0.14, assumptions).status == "not supported"  # the rule is strictly below
-    assert "press report" in high.summary and "medium confidence" in high.summary
-    assert high.numbers["reported_margin"] == pytest.approx(0.14)
-    assert g.verdict_markdown("A1", high).startswith("**Verdict on A1: supported.**")
+def _oracle_facts(margin_percent: float) -> pd.DataFrame:
+    """The A1 facts rows with the reported gross margin (F03) replaced by ``margin_percent``."""
+    table = facts(claim_id="A1").copy()
+    table.loc[table["fact_id"] == "F03", "value"] = margin_percent
+    return table
+
+
+@pytest.mark.parametrize(("margin", "status", "distance"), [
+    (14.0, "supported", 0.06),       # the reported ~14%: 6 points below the 20% threshold
+    (19.9, "supported", 0.001),      # just below
+    (20.0, "not supported", 0.0),    # the rule is strictly below: at the threshold it fails, 0 from the flip
+    (25.0, "not supported", 0.05),   # 5 points above
+])
+def test_verdict_a1_flips_on_synthetic_margins(margin, status, distance):
+    """F03 set to 14 / 19.9 / 20 / 25 percent against a 20% threshold: measured = F03 / 100, distance = |F03/100 − 0.20|."""
+    v = g.verdict_a1(0.20, facts_table=_oracle_facts(margin))
+    assert v.status == status
+    assert v.unit == "share"
+    assert_allclose([v.measured, v.threshold, v.distance_to_flip], [margin / 100, 0.20, distance], atol=1e-12)
+
+
+def test_verdict_a1_on_the_facts_table():
+    """The reported ~14% (F03, press report, medium confidence) for Oracle's quarter to 2025-08-31: supported, 6 points
+    below 20%; 7% after the ~7 points of left-out depreciation (F06); data through 2025-08-31."""
+    v = g.verdict_a1(0.20)
+    assert v.status == "supported"
+    assert_allclose([v.measured, v.distance_to_flip, v.numbers["margin_after_left_out"]], [0.14, 0.06, 0.07],
+                    atol=1e-12)
+    assert "press report" in v.summary and "medium confidence" in v.summary
+    assert "quarter to August 2025" in v.summary
+    assert v.data_through == "2025-08-31 (Oracle, F03)"
+    assert "rise of that much makes it not supported" in v.flip
+    assert "**" not in v.summary and "Verdict on" not in v.summary
+
+
+def test_verdict_a1_at_essay_a_date():
+    """On the facts published by 2025-11-30 (Essay A) F03 (published 2025-10-07) is there: the same 14%, supported."""
+    with as_of("2025-11-30"):
+        v = g.verdict_a1(0.20)
+    assert v.status == "supported"
+    assert_allclose(v.measured, 0.14, atol=1e-12)
+
+
+def test_verdict_a1_before_the_report_is_not_testable():
+    """Before the press report was published (2025-10-07) F03 is missing: a ValueChainError, which the ledger turns
+    into 'not testable'."""
+    with as_of("2025-09-30"), pytest.raises(ValueChainError, match="F0"):
+        g.verdict_a1(0.20)
 
 
 def test_verdict_a2_is_not_testable(assumptions):
+    """A2 has no threshold: status 'not testable', measured None; the model's margin rises with utilization."""
     v = g.verdict_a2(assumptions)
     assert v.status == "not testable with public data"
-    assert "not found" in v.summary
+    assert v.measured is None and v.threshold is None and v.distance_to_flip is None
+    assert "not found" in v.summary and "**" not in v.summary
     assert v.numbers["margin_at_high"] > v.numbers["margin_at_low"]
     assert v.numbers["points_per_10pt_utilization"] > 0
     assert 0 < v.numbers["break_even_utilization"] < 1
+
+
+def test_verdict_a2_at_essay_a_date_without_the_model():
+    """By 2025-11-30 the model's cited price facts were not yet published: still 'not testable', with the reason and
+    no model numbers, rather than an error."""
+    with as_of("2025-11-30"):
+        v = g.verdict_a2()
+    assert v.status == "not testable with public data"
+    assert "not found" in v.summary and "not yet published by 2025-11-30" in v.summary
+    assert v.numbers == {}
 
 
 # --------------------------------------------------------------------------- the assumptions file

@@ -1,8 +1,9 @@
-"""Margins by company and the profit pool by layer (`valuechain_lib.margins`, claims A3, A8).
+"""Margins by company, the profit pool by layer and the hourglass (`valuechain_lib.margins`, claims A3, A8).
 
-`complete_panel` on a hand-made calendar table; `layer_pool` and `company_margins` on the
-committed snapshot, checked against figures computed here from `financials`; the two verdicts on
-synthetic inputs on either side of their rules.
+`complete_panel`, `common_window` and `model_owner_figures` on hand-made tables; `layer_pool`,
+`company_margins` and `hourglass` on the committed snapshot and facts table, checked against figures
+summed here from `financials` and `facts`; the two verdicts on synthetic inputs on either side of
+every threshold of their rules.
 """
 
 from __future__ import annotations
@@ -12,15 +13,23 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+from valuechain_lib import facts as facts_module
+from valuechain_lib.errors import ValueChainError
 from valuechain_lib.financials import financials
 from valuechain_lib.margins import (
+    common_quarter_margins,
+    common_window,
     company_margins,
     complete_panel,
+    hourglass,
     hourglass_verdict,
     layer_pool,
+    model_owner_figures,
     nvidia_verdict,
+    verdict_a8,
 )
 from valuechain_lib.paths import DEFAULT_DATA_DIR
+from valuechain_lib.vintage import as_of
 
 pytestmark = pytest.mark.fast
 
@@ -217,32 +226,6 @@ def test_company_operating_margin_is_oi_over_revenue(margins, ttm):
 
 
 # --------------------------------------------------------------------------- verdicts
-def _pool(up: float, mid: float, down: float) -> pd.DataFrame:
-    """Two quarters; only the latest (2026-03-31) decides. The earlier one has the opposite shape."""
-    rows = []
-    for end, margins_ in ((pd.Timestamp("2025-12-31"), (0.1, 0.9, 0.1)), (pd.Timestamp("2026-03-31"), (up, mid, down))):
-        for layer, m in zip(("upstream", "midstream", "downstream"), margins_, strict=True):
-            rows.append({"layer": layer, "quarter_end": end, "operating_margin": m})
-    return pd.DataFrame(rows)
-
-
-def test_hourglass_verdict_supported_mixed_not_supported():
-    """Midstream 0.27 vs up 0.47 / down 0.30 → below both: supported; vs down 0.25 → below one:
-    mixed; midstream 0.50 → above both: not supported."""
-    assert hourglass_verdict(_pool(0.47, 0.27, 0.30)).startswith("**Verdict on A8: supported.**")
-    assert hourglass_verdict(_pool(0.47, 0.27, 0.25)).startswith("**Verdict on A8: mixed.**")
-    assert hourglass_verdict(_pool(0.20, 0.27, 0.30)).startswith("**Verdict on A8: mixed.**")
-    assert hourglass_verdict(_pool(0.47, 0.50, 0.30)).startswith("**Verdict on A8: not supported.**")
-
-
-def test_hourglass_verdict_sentence_numbers():
-    """0.47 / 0.27 / 0.25 in the twelve months to 2026-03-31 → '47% upstream, 27% in the middle and 25%
-    downstream'."""
-    text = hourglass_verdict(_pool(0.47, 0.27, 0.25))
-    assert "in the twelve months to 2026-03-31" in text
-    assert "47% upstream, 27% in the middle and 25% downstream." in text
-
-
 def _nvda(latest: float, peak: float = 0.66) -> pd.DataFrame:
     ends = pd.date_range("2025-06-30", periods=3, freq="QE")
     return pd.DataFrame({"ticker": ["NVDA"] * 3 + ["AMD"], "quarter_end": [*ends, ends[-1]],
@@ -286,13 +269,8 @@ def test_nvidia_verdict_sentence_numbers():
     assert "Its trailing peak in the data was 66.0%, in FY2026 Q3." in text
 
 
-def test_verdicts_on_snapshot_follow_rules(pool_and_excluded, margins):
-    """On the snapshot, both verdicts' statuses follow their rules applied by hand."""
-    pool, _ = pool_and_excluded
-    latest = pool[pool["quarter_end"] == pool["quarter_end"].max()].set_index("layer")["operating_margin"]
-    below = int(latest["midstream"] < latest["upstream"]) + int(latest["midstream"] < latest["downstream"])
-    status = {2: "supported", 1: "mixed", 0: "not supported"}[below]
-    assert hourglass_verdict(pool).startswith(f"**Verdict on A8: {status}.**")
+def test_nvidia_verdict_on_snapshot_follows_rule(margins):
+    """On the snapshot, A3's status follows its rule applied by hand (A8: `test_verdict_a8_on_snapshot_follows_rule_by_hand`)."""
     nvda = margins[margins["ticker"] == "NVDA"].sort_values("quarter_end").iloc[-1]
     status = "supported" if abs(nvda["operating_margin"] - 0.70) <= 0.05 else "not supported"
     verdict = nvidia_verdict(margins)
@@ -306,3 +284,232 @@ def test_pooled_tickers_lists_each_company_once():
 
     pool = pd.DataFrame({"companies": ["AMD, NVDA", "AMD, NVDA", "MSFT", None]})
     assert pooled_tickers(pool) == ["AMD", "MSFT", "NVDA"]
+
+
+def test_common_quarter_margins_uses_the_quarter_most_companies_reached():
+    """A and B reach 2026 Q1, C reaches 2026 Q2: the headline quarter is 2026 Q1 for all, so C's
+    higher 2026 Q2 margin (0.9) is not compared; within 2026 Q1, B (0.5) comes before C (0.4) and A (0.3)."""
+    q1, q2 = pd.Timestamp("2026-03-31"), pd.Timestamp("2026-06-30")
+    frame = pd.DataFrame({"ticker": ["A", "B", "C", "C"], "quarter_end": [q1, q1, q1, q2],
+                          "operating_margin": [0.3, 0.5, 0.4, 0.9]})
+    got = common_quarter_margins(frame)
+    assert got["ticker"].tolist() == ["B", "C", "A"]
+    assert (got["quarter_end"] == q1).all()
+
+
+# --------------------------------------------------------------------------- A8: the hourglass
+def _quarters(spec: dict[str, list[str]]) -> pd.DataFrame:
+    """Segment rows: {segment: [quarter ends]}."""
+    return pd.DataFrame([{"segment": seg, "quarter_end": pd.Timestamp(end)} for seg, ends in spec.items()
+                         for end in ends])
+
+
+def test_common_window_latest_quarter_with_enough_segments_and_run_back():
+    """S1 has 2025 Q2–2026 Q2, S2 2025 Q3–2026 Q1, S3 only 2025 Q1; last_end 2026 Q2, two segments
+    needed: 2026 Q2 has only S1, so the end is 2026 Q1 (S1, S2) and the window runs back to 2025 Q3,
+    where S2 starts (three quarters)."""
+    table = _quarters({"S1": ["2025-06-30", "2025-09-30", "2025-12-31", "2026-03-31", "2026-06-30"],
+                       "S2": ["2025-09-30", "2025-12-31", "2026-03-31"], "S3": ["2025-03-31"]})
+    segments, window = common_window(table, "2026-06-30", min_segments=2, max_quarters=4)
+    assert segments == ["S1", "S2"]
+    assert window == list(pd.to_datetime(["2025-09-30", "2025-12-31", "2026-03-31"]))
+
+
+def test_common_window_respects_last_end_and_max_quarters():
+    """Both segments have 2024 Q1–2026 Q2; last_end 2026 Q1 and max 4 → 2025 Q2–2026 Q1; with one
+    segment allowed and max 2 → 2025 Q4–2026 Q1."""
+    ends = [str(d.date()) for d in pd.date_range("2024-03-31", "2026-06-30", freq="QE")]
+    table = _quarters({"S1": ends, "S2": ends})
+    _, window = common_window(table, "2026-03-31", min_segments=2, max_quarters=4)
+    assert window == list(pd.to_datetime(["2025-06-30", "2025-09-30", "2025-12-31", "2026-03-31"]))
+    _, window = common_window(table, "2026-03-31", min_segments=1, max_quarters=2)
+    assert window == list(pd.to_datetime(["2025-12-31", "2026-03-31"]))
+
+
+def test_common_window_raises_when_no_quarter_has_enough_segments():
+    """S1 and S2 never share a quarter: with two segments needed, no window → ValueChainError
+    naming the last date allowed."""
+    table = _quarters({"S1": ["2025-03-31"], "S2": ["2025-06-30"]})
+    with pytest.raises(ValueChainError, match="2025-06-30"):
+        common_window(table, "2025-06-30", min_segments=2)
+
+
+def _layers(bottom: float, middle: float, top: float) -> pd.DataFrame:
+    """Hand-made `Hourglass.layers`: three ends and one row beside (which must not count)."""
+    rows = [("chips", "bottom", bottom, "A, B"), ("cloud", "middle", middle, "S1, S2"),
+            ("model_owners", "top", top, "X, Y"), ("midstream_consolidated", "beside", 0.99, "A")]
+    return pd.DataFrame([{"group": g, "role": r, "label": g, "operating_margin": m, "members": who,
+                          "basis": "test", "confidence": "medium", "period": "2025 Q3–2026 Q1 (3 quarters)"}
+                         for g, r, m, who in rows])
+
+
+def test_hourglass_verdict_flips_across_each_end():
+    """Ends 0.45 (bottom) and 0.35 (top): middle 0.30 → below both, supported, 5 points from the
+    nearer end (top, threshold 0.35); middle 0.40 (crossed the top) → mixed, 5 points from either;
+    middle 0.50 (crossed the bottom too) → not supported, 5 points above the bottom (threshold 0.45).
+    The row beside at 0.99 never counts."""
+    v = hourglass_verdict(_layers(0.45, 0.30, 0.35))
+    assert v.status == "supported"
+    assert v.measured == pytest.approx(0.30) and v.threshold == pytest.approx(0.35)
+    assert v.distance_to_flip == pytest.approx(0.05)
+    assert "makes it mixed" in v.flip
+    v = hourglass_verdict(_layers(0.45, 0.40, 0.35))
+    assert v.status == "mixed" and v.distance_to_flip == pytest.approx(0.05)
+    v = hourglass_verdict(_layers(0.45, 0.50, 0.35))
+    assert v.status == "not supported"
+    assert v.threshold == pytest.approx(0.45) and v.distance_to_flip == pytest.approx(0.05)
+
+
+def test_hourglass_verdict_mixed_when_below_the_bottom_only():
+    """Bottom 0.49, top 0.20, middle 0.34: below the bottom, above the top → mixed; the binding end
+    is the top (14 points away, a fall below 0.20 makes it supported)."""
+    v = hourglass_verdict(_layers(0.49, 0.34, 0.20))
+    assert v.status == "mixed"
+    assert v.threshold == pytest.approx(0.20) and v.distance_to_flip == pytest.approx(0.14)
+    assert "makes it supported" in v.flip
+    assert v.numbers["cloud_minus_chips"] == pytest.approx(-0.15)
+    assert v.numbers["cloud_minus_model_owners"] == pytest.approx(0.14)
+
+
+def test_hourglass_verdict_without_the_top_compares_the_bottom_only():
+    """Model owners' margin NaN: middle 0.337 below the bottom 0.491 → mixed (at best), threshold the
+    bottom, distance 0.154, and the summary says the top could not be measured; middle 0.60 above the
+    bottom → not supported."""
+    v = hourglass_verdict(_layers(0.491, 0.337, np.nan))
+    assert v.status == "mixed"
+    assert v.threshold == pytest.approx(0.491) and v.distance_to_flip == pytest.approx(0.154)
+    assert "model owners' margin cannot be measured" in v.summary
+    assert "no profit or loss for X or Y" in v.summary
+    assert "cloud_minus_model_owners" not in v.numbers
+    assert hourglass_verdict(_layers(0.491, 0.60, np.nan)).status == "not supported"
+
+
+def test_hourglass_verdict_sentence_numbers():
+    """Bottom 0.491, middle 0.337 → '33.7% (S1, S2)', 'against 49.1% (A, B)', the window named,
+    and the context row's 99.0% reported but not compared."""
+    text = hourglass_verdict(_layers(0.491, 0.337, np.nan)).summary
+    assert text.startswith("Over calendar 2025 Q3–2026 Q1 (3 quarters), the cloud segments pooled earned an "
+                           "operating margin of 33.7% (S1, S2), against 49.1% (A, B)")
+    assert "midstream_consolidated 99.0%" in text
+
+
+def _fact(**kw) -> dict:
+    row = {c: "" for c in facts_module.COLUMNS}
+    row.update({"unit": "USD billion", "kind": "press report", "confidence": "medium", "publisher": "P",
+                "as_of": pd.Timestamp("2026-01-01")})
+    row.update(kw)
+    return row
+
+
+def test_model_owner_figures_run_rate_and_margin_from_cited_rows():
+    """X: run rates 10 (2025) and 20 (2026) → latest 20; revenue 4.3 and operating loss 7.8 for
+    2025-H1 → margin −7.8/4.3. Y: a stated operating margin of 5 percent → 0.05. Z: a run rate only →
+    margin NaN. Rows of other metrics (compute, GW) are ignored."""
+    rows = pd.DataFrame([
+        _fact(fact_id="1", entity="X", metric="Annualized revenue run rate", value=10.0,
+              as_of=pd.Timestamp("2025-06-30")),
+        _fact(fact_id="2", entity="X", metric="Run-rate revenue", value=20.0, as_of=pd.Timestamp("2026-03-31")),
+        _fact(fact_id="3", entity="X", metric="revenue", value=4.3, period="2025-H1"),
+        _fact(fact_id="4", entity="X", metric="operating loss", value=7.8, period="2025-H1"),
+        _fact(fact_id="5", entity="X", metric="Compute capacity", value=1.9, unit="GW"),
+        _fact(fact_id="6", entity="Y", metric="operating margin", value=5.0, unit="percent", period="2026-Q2"),
+        _fact(fact_id="7", entity="Z", metric="ARR", value=3.0),
+    ])
+    got = model_owner_figures(rows, owners=("X", "Y", "Z")).set_index("owner")
+    assert got.loc["X", "run_rate"] == 20.0 and got.loc["X", "run_rate_fact"] == "2"
+    assert got.loc["X", "margin"] == pytest.approx(-7.8 / 4.3)
+    assert got.loc["X", "margin_facts"] == "3, 4"
+    assert "press report, medium confidence" in got.loc["X", "run_rate_label"]
+    assert got.loc["Y", "margin"] == pytest.approx(0.05) and np.isnan(got.loc["Y", "run_rate"])
+    assert np.isnan(got.loc["Z", "margin"]) and got.loc["Z", "run_rate"] == 3.0
+
+
+@pytest.fixture(scope="module")
+def hourglass_now():
+    return _committed(hourglass, since_year=2021)
+
+
+def _facts_sum(segment: str, quarters) -> tuple[float, float]:
+    """Segment revenue and operating income (USD) summed over quarters, straight from `facts.segment_series`."""
+    rev_metric, oi_metric = facts_module.SEGMENT_MARGIN_PAIRS[segment]
+    rev = facts_module.segment_series(segment, rev_metric).set_index("period_end")["value"]
+    oi = facts_module.segment_series(segment, oi_metric).set_index("period_end")["value"]
+    return rev.loc[quarters].sum() * 1e6, oi.loc[quarters].sum() * 1e6
+
+
+def test_hourglass_cloud_pool_is_sum_of_segment_facts(hourglass_now):
+    """Cloud margin = Σ segment operating income / Σ segment revenue over the window's quarters, each
+    read from the facts table (AWS and Google Cloud report on calendar quarter ends), rtol 1e-12;
+    the chip suppliers' margin = Σ upstream quarterly OI / Σ revenue over the same quarters."""
+    hg = hourglass_now
+    ends = hg.layers.set_index("group")
+    rev = oi = 0.0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VALUECHAIN_DATA", str(DEFAULT_DATA_DIR))
+        for segment in ends.loc["cloud", "members"].split(", "):
+            r, o = _facts_sum(segment, hg.quarters)
+            rev, oi = rev + r, oi + o
+        chips = ends.loc["chips", "members"].split(", ")
+        q = financials(chips, freq="Q", calendar=True, metrics=["revenue", "operating_income"])
+    assert_allclose(ends.loc["cloud", "operating_margin"], oi / rev, rtol=1e-12)
+    q = q.assign(quarter_end=pd.PeriodIndex.from_fields(year=q["calendar_year"].astype(int),
+                                                       quarter=q["calendar_quarter"].astype(int), freq="Q")
+                 .to_timestamp(how="end").normalize())
+    q = q[q["quarter_end"].isin(hg.quarters)].pivot_table(index="ticker", columns="metric", values="value",
+                                                          aggfunc="sum")
+    assert_allclose(ends.loc["chips", "operating_margin"],
+                    q["operating_income"].sum() / q["revenue"].sum(), rtol=1e-12)
+
+
+def test_hourglass_window_is_consecutive_and_not_after_the_chip_pool(hourglass_now):
+    """The window is 1–4 consecutive calendar quarter ends, ending no later than the last quarter of
+    the upstream `layer_pool`; every pooled segment has both figures in each of them."""
+    hg = hourglass_now
+    assert 1 <= len(hg.quarters) <= 4
+    steps = pd.Series(hg.quarters).diff().dropna().dt.days
+    assert steps.between(89, 92).all()
+    pool, _ = _committed(layer_pool, since_year=2021, freq="Q")
+    assert hg.quarters[-1] <= pool["quarter_end"].max()
+    assert set(hg.segments["segment"]) == set(hg.layers.set_index("group").loc["cloud", "members"].split(", "))
+    groups = hg.layers.set_index("group")
+    if "cloud_latest" in groups.index:  # the facts table runs beyond the filings: shown beside, its period named
+        assert groups.loc["cloud_latest", "role"] == "beside"
+        assert groups.loc["cloud_latest", "period"] != groups.loc["cloud", "period"]
+
+
+def test_hourglass_set_aside_pool_replaces_companies_by_segments_and_leaves_meta_out(hourglass_now):
+    """The set-aside view lists each pooled segment as '(segment)', never its parent company or META,
+    and Oracle whole with its cloud share stated; Oracle's cloud is named as not pooled."""
+    hg = hourglass_now
+    row = hg.layers.set_index("group").loc["cloud_set_aside"]
+    members = row["members"].split(", ")
+    for segment, company in (("AWS", "AMZN"), ("Google Cloud", "GOOGL")):
+        if segment in set(hg.segments["segment"]):
+            assert f"{segment} (segment)" in members and f"{company} (consolidated)" not in members
+    assert not any(m.startswith("META") for m in members)
+    assert "ORCL (consolidated)" in members and "Oracle whole: cloud was" in row["basis"]
+    assert "Oracle cloud" in hg.not_pooled
+
+
+def test_verdict_a8_on_snapshot_follows_rule_by_hand(hourglass_now):
+    """Today's A8 verdict: status from counting the measured ends the cloud margin is below, measured
+    = the cloud margin, distance = gap to the nearest measured end."""
+    ends = hourglass_now.layers.set_index("group")["operating_margin"]
+    measured = [m for m in (ends["chips"], ends["model_owners"]) if not np.isnan(m)]
+    status = {2: "supported", 1: "mixed", 0: "not supported"}[sum(ends["cloud"] < m for m in measured)]
+    v = _committed(verdict_a8)
+    assert v.status == status
+    assert v.measured == pytest.approx(ends["cloud"])
+    assert v.distance_to_flip == pytest.approx(min(abs(ends["cloud"] - m) for m in measured))
+    assert "(AWS" in v.data_through or "Google Cloud)" in v.data_through
+
+
+def test_verdict_a8_at_essay_date_uses_only_data_published_by_then():
+    """Under as_of('2025-11-30') the window ends by 2025-09-30 (nothing later was filed) and the
+    verdict is still a scored status, not an error."""
+    with as_of("2025-11-30"):
+        hg = _committed(hourglass, since_year=2021)
+        v = _committed(verdict_a8)
+    assert hg.quarters[-1] <= pd.Timestamp("2025-09-30")
+    assert v.status in ("supported", "mixed", "not supported")
+    assert hg.layers.set_index("group").loc["cloud", "period"] in v.summary

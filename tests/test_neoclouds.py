@@ -2,7 +2,8 @@
 
 Hand-worked metric values (depreciation-adjusted gross margin, year-on-year growth), the facts
 layer on tiny hand-made facts frames, the snapshot layer checked against CoreWeave's published
-quarter (NEOCLOUDS.md), and the two verdicts on synthetic inputs either side of their rules.
+quarter (NEOCLOUDS.md), and the two verdicts on synthetic inputs either side of their rules (B10:
+Meta renting capacity out counts for the claim, Meta buying neocloud capacity against it).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+from valuechain_lib import claims
 from valuechain_lib import neoclouds as nc
 from valuechain_lib.financials import financials
 
@@ -24,6 +26,7 @@ def _fact(**kw) -> dict:
     row = {"fact_id": "X1", "entity": "CoreWeave", "metric": "revenue", "value": np.nan, "value_low": np.nan,
            "value_high": np.nan, "qualifier": "", "unit": "USD million", "period": "", "period_end": pd.NaT,
            "as_of": pd.NaT, "as_of_precision": "", "claim_id": "B10", "segment": "", "kind": "filing",
+           "source_date": pd.NaT,
            "confidence": "high", "source_title": "t", "publisher": "p", "url": "https://example.org/a",
            "evidence": "", "derived_from": "", "note": ""}
     row.update(kw)
@@ -157,6 +160,70 @@ def test_interest_burden_uses_facts_interest_and_snapshot_revenue():
 
 
 # --------------------------------------------------------------------------- verdicts
+def _b10_rows(*which) -> pd.DataFrame:
+    """Facts rows for B10: "rent" (Meta selling compute), "buy" (Meta → CoreWeave commitment), "nebius_buy" (a
+    Nebius "Meta contract" row), "market" (a share move), "capex" (a Meta row that is none of these)."""
+    rows = {
+        "rent": _fact(fact_id="R", entity="Meta", metric="Revenue of its cloud business selling spare compute",
+                      value=1.0, unit="USD billion", as_of=pd.Timestamp("2026-09-30")),
+        "buy": _fact(fact_id="B", entity="Meta → CoreWeave", metric="Meta's take-or-pay compute commitment with "
+                     "CoreWeave", value=35.0, unit="USD billion", kind="press report", confidence="low",
+                     as_of=pd.Timestamp("2026-01-01")),
+        "nebius_buy": _fact(fact_id="N", entity="Nebius", metric="Meta contract (2025): total contract value",
+                            value=2.9, unit="USD billion", kind="press report", confidence="medium",
+                            as_of=pd.Timestamp("2025-11-11")),
+        "market": _fact(fact_id="M", entity="CoreWeave", metric="One-day share-price change on 2026-07-01",
+                        value=-14.0, unit="percent", kind="press report", confidence="low",
+                        as_of=pd.Timestamp("2026-07-01")),
+        "capex": _fact(fact_id="C", entity="Meta", metric="Capex plan for 2026 (third-party cloud costs)",
+                       value=np.nan, value_low=115.0, value_high=135.0, unit="USD billion", claim_id="B2",
+                       as_of=pd.Timestamp("2026-01-28")),
+    }
+    return pd.DataFrame([rows[w] for w in which])
+
+
+def test_owner_evidence_sorts_rows_into_roles():
+    """Meta selling compute → rents out; Meta → CoreWeave and Nebius's "Meta contract" → buys from a neocloud;
+    a share move → market reaction; a Meta capex row → left out."""
+    ev = nc.owner_evidence(_b10_rows("rent", "buy", "nebius_buy", "market", "capex"), owner="Meta")
+    assert ev.set_index("fact_id")["role"].to_dict() == {
+        "R": "rents out", "B": "buys from a neocloud", "N": "buys from a neocloud", "M": "market reaction"}
+
+
+@pytest.mark.parametrize(("which", "threshold", "status", "distance"), [
+    (("rent",), 1, "supported", 1),
+    (("rent", "buy"), 1, "mixed", 1),
+    (("buy", "nebius_buy", "market"), 1, "not supported", 1),   # Meta a customer, never a supplier: against
+    (("market",), 1, "not testable with public data", 1),
+    (("rent", "buy"), 2, "not supported", 1),                   # one figure short of the two asked
+    ((), 1, "not testable with public data", 1),
+])
+def test_b10_flips_on_renting_out_and_buying(which, threshold, status, distance):
+    """B10 counts cited figures of Meta renting compute out (measured) against min_rent_out_figures; figures of
+    Meta buying neocloud capacity count against: rent only → supported, rent + buy → mixed, buy only → not
+    supported, neither → not testable."""
+    frame = _b10_rows(*which) if which else _b10_rows("capex")
+    v = nc.owner_supply_verdict(nc.owner_evidence(frame), threshold, "Meta")
+    assert v.status == status
+    assert v.measured == which.count("rent") and v.threshold == threshold
+    assert v.distance_to_flip == distance
+    if "buy" in which or "nebius_buy" in which:
+        assert "Against the claim, Meta buys capacity" in v.summary
+    assert not v.summary.startswith("**")
+
+
+def test_b10_reports_fragility_as_context_only():
+    """The neoclouds' fragility (largest customer 67%, CoreWeave margin −3% against 27% pooled) is reported but does
+    not change the status: buy-only evidence stays not supported."""
+    context = nc.fragility(_peers(-0.03, 0.27), _concentration(0.67))
+    assert_allclose(context["share"], 0.67)
+    v = nc.owner_supply_verdict(nc.owner_evidence(_b10_rows("buy")), 1, "Meta", context)
+    assert v.status == "not supported"
+    assert "Context, not the test" in v.summary and "67%" in v.summary
+    assert_allclose(v.numbers["coreweave_operating_margin"], -0.03)
+    assert "2026-03-31 (CoreWeave margins, calendar 2026 Q1)" in v.data_through
+
+
 def _peers(cw_margin: float, pooled: float) -> pd.DataFrame:
     return pd.DataFrame({"entity": ["CoreWeave", nc.POOLED], "calendar_label": ["2026 Q1", "2026 Q1"],
                          "operating_margin": [cw_margin, pooled]})
@@ -169,42 +236,26 @@ def _concentration(share: float) -> pd.DataFrame:
     return nc.customer_concentration(frame)
 
 
-@pytest.mark.parametrize(("share", "cw_margin", "status"), [
-    (0.67, -0.03, "supported"),
-    (0.40, -0.03, "mixed"),       # margin below, not concentrated
-    (0.67, 0.40, "mixed"),        # concentrated, margin above the pool
-    (0.40, 0.40, "not supported"),
-])
-def test_verdict_b10_rule(share, cw_margin, status):
-    """Both conditions → supported; one → mixed; none → not supported (pooled margin 27%)."""
-    v = nc.verdict_b10(0.5, peers=_peers(cw_margin, 0.27), concentration=_concentration(share))
-    assert v.status == status
-    assert v.summary.startswith(f"**Verdict on B10: {status}.**")
-    assert "low confidence" in v.summary
+def test_b10_committed_data_today_and_at_essay_date():
+    """On the committed facts no figure shows Meta renting compute out and several show it buying from CoreWeave
+    and Nebius: not supported, measured 0 against 1, today and on 2 July 2026."""
+    row = claims._row("B10")
+    for v in (claims.evaluate(row), claims.evaluate_at_essay_date(row)):
+        assert v.status == "not supported" and v.measured == 0 and v.threshold == 1
+        assert v.numbers["buy_figures"] >= 1 and "secondary" in v.sources
 
 
-def test_verdict_b10_flips_at_threshold():
-    """A share equal to the threshold is not 'exceeding' it: 0.50 → mixed, 0.51 → supported."""
-    peers = _peers(-0.03, 0.27)
-    assert nc.verdict_b10(0.5, peers=peers, concentration=_concentration(0.50)).status == "mixed"
-    assert nc.verdict_b10(0.5, peers=peers, concentration=_concentration(0.51)).status == "supported"
-    assert nc.verdict_b10(0.7, peers=peers, concentration=_concentration(0.67)).status == "mixed"
-
-
-def test_verdict_b10_committed_data():
-    """On the committed data the verdict carries its numbers and names the secondary source."""
-    v = nc.verdict_b10()
-    assert v.status in {"supported", "mixed", "not supported"}
-    assert {"largest_customer_share", "coreweave_operating_margin"} <= set(v.numbers)
-    assert "secondary" in v.sources
-
-
-def test_verdict_a6_not_testable_and_labels_press_reports():
-    """A6: the essay's $300M / 45% were not found; the figures found are shown as press reports."""
-    v = nc.verdict_a6()
-    assert v.status == "not testable with public data"
-    assert "not found" in v.summary and "press report" in v.summary
+def test_a6_not_testable_and_labels_press_reports():
+    """A6: the essay's $300M / 45% (ledger parameters) were not found; the figures found are shown as press
+    reports; with no Together AI row yet (Essay A's date) the verdict says none had been published."""
+    v = claims.verdict("A6")
+    assert v.status == "not testable with public data" and v.measured is None
+    assert "not found" in v.summary and "press report" in v.summary and "$300M" in v.summary
     synthetic = pd.DataFrame([_fact(fact_id="T1", entity="Together AI", metric="Annualized revenue", value=1.0,
                                     unit="USD billion", kind="press report", confidence="low", claim_id="A6")])
-    v2 = nc.verdict_a6(synthetic)
-    assert v2.status == "not testable with public data" and "T1" in v2.sources
+    v2 = nc.together_verdict(nc.together_ai(synthetic), 250e6, 0.5)
+    assert v2.status == "not testable with public data" and "T1" in v2.sources and "$250M" in v2.summary
+    v3 = nc.together_verdict(nc.together_ai(synthetic.iloc[0:0]))
+    assert "No Together AI revenue figure had been published" in v3.summary
+    at_essay = claims.evaluate_at_essay_date(claims._row("A6"))
+    assert at_essay.status == "not testable with public data"

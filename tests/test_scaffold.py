@@ -72,6 +72,5 @@ def test_scaffolded_chapter_executes(repo, monkeypatch):
     assert not [o for o in outputs if o.get("name") == "stderr"]
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert 'class="vc-chart"' in html
-    markdown = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
-    assert "Verdict on C1: not testable with public data" in markdown
+    assert 'data-claim="C1" data-status="not testable with public data"' in html
     assert (repo / "charts" / "memory-is-the-new-bottleneck-revenue.csv").exists()

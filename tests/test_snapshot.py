@@ -255,7 +255,8 @@ def test_missing_snapshot_raises_with_instructions(data_copy):
 
 @pytest.fixture(scope="module")
 def valid_tables():
-    tables = {name: vl.load_table(name) for name in ("financials", "facts_reported", "restatements", "prices")}
+    tables = {name: vl.load_table(name) for name in ("financials", "facts_reported", "restatements", "prices",
+                                                     "vintages")}
     return tables
 
 

@@ -11,7 +11,7 @@ The public API the chapters use:
 
 __version__ = "0.1.0"
 
-from . import aggregate, facts, metrics
+from . import aggregate, facts, metrics, vintage
 from .aggregate import calendar_sum, profit_pool
 from .errors import (
     CurrencyError,
@@ -34,5 +34,5 @@ __all__ = [
     "CurrencyError", "FilingConflictError", "PeriodError", "SignConventionError", "SnapshotError",
     "SourceFileError", "UnknownMetricError", "UnknownTickerError", "ValueChainError",
     "aggregate", "calendar_sum", "compute", "facts", "financials", "load_table", "manifest", "metrics", "prices",
-    "profit_pool", "series", "universe",
+    "profit_pool", "series", "universe", "vintage",
 ]

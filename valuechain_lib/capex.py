@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from .aggregate import calendar_sum
+from .errors import ValueChainError
+from .facts import facts, label
 from .financials import financials
 from .metrics import (
     get_capex_to_ocf,
@@ -17,6 +19,9 @@ from .verdicts import Verdict, at_least, through_text
 
 ITEMS = ("capex", "operating_cash_flow", "finance_lease_principal_payments")
 COMBINED = "Combined"
+#: Facts-table entity name of each hyperscaler (short names for titles and sentences).
+FACTS_ENTITIES = {"Amazon": "AMZN", "Microsoft": "MSFT", "Alphabet": "GOOGL", "Meta": "META", "Oracle": "ORCL"}
+SHORT_NAMES = {ticker: name for name, ticker in FACTS_ENTITIES.items()}
 
 
 def hyperscalers() -> list[str]:
@@ -51,7 +56,7 @@ def capex_vs_cash(tickers=None, freq: str = "TTM", since: int = 2018) -> pd.Data
         ``period_end`` of the company's own quarter (NaT in combined rows), ``missing`` (companies lacking a value in a combined row).
         The combined row adds companies only over the same calendar quarter and is NaN where any
         company lacks the figure; the lease-adjusted combined figure is NaN where any company does
-        not report finance-lease principal (Alphabet and Oracle do not, under us-gaap tags).
+        not report finance-lease principal (Oracle does not in this snapshot; Alphabet only from 2024).
     """
     tickers = list(tickers or hyperscalers())
     table = financials(tickers, freq=freq, calendar=True, metrics=list(ITEMS))
@@ -100,7 +105,7 @@ def since_when(series: pd.Series, threshold: float) -> pd.Timestamp | None:
     --------
     >>> s = pd.Series([0.4, 0.7, 0.5, 0.8, 0.9], index=pd.date_range("2024-03-31", periods=5, freq="QE"))
     >>> since_when(s, 0.75)
-    Timestamp('2025-03-31 00:00:00')
+    Timestamp('2024-12-31 00:00:00')
     """
     s = series.dropna()
     if s.empty or s.iloc[-1] < threshold:
@@ -120,15 +125,15 @@ def combined_summary(frame: pd.DataFrame, threshold: float = 0.75) -> dict:
         ``latest_fcf_after_leases`` (NaN if not every company reports lease principal),
         ``first_label`` and ``first_ratio`` (the first quarter shown), ``peak_ratio``, ``peak_label``,
         ``above_since`` (calendar label or None), ``threshold``, ``negative_fcf_companies`` (tickers
-        whose latest free cash flow is negative).
+        whose free cash flow is negative in the same calendar quarter as the latest combined figure).
     """
     combined = (frame[frame["ticker"] == COMBINED].dropna(subset=["capex_to_ocf"])
                 .sort_values("quarter_end").set_index("quarter_end"))
     latest = combined.iloc[-1]
     peak = combined["capex_to_ocf"].idxmax()
     since = since_when(combined["capex_to_ocf"], threshold)
-    companies = frame[frame["ticker"] != COMBINED].dropna(subset=["free_cash_flow"])
-    last_rows = companies.sort_values("quarter_end").groupby("ticker").tail(1)
+    companies = frame[(frame["ticker"] != COMBINED) & (frame["quarter_end"] == combined.index[-1])]
+    last_rows = companies.dropna(subset=["free_cash_flow"])
     return {
         "latest_label": latest["calendar_label"], "latest_ratio": float(latest["capex_to_ocf"]),
         "latest_capex": float(latest["capex"]), "latest_ocf": float(latest["operating_cash_flow"]),
@@ -202,3 +207,96 @@ def verdict(frame: pd.DataFrame, threshold: float = 0.75) -> Verdict:
         sources="SEC EDGAR XBRL filings (10-K, 10-Q) of " + ", ".join(hyperscalers()),
         data_through=data_through(frame, summary["latest_label"]),
     )
+
+
+def at_common_quarter(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Each company's row in the latest calendar quarter for which every company has ``column``.
+
+    Titles that compare companies use it, so that all are read over the same calendar quarter
+    (each company's own period end stays in ``period_end``, to be named beside the figures).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `capex_vs_cash` rows (the ``Combined`` rows are ignored).
+    column : str
+        The figure compared, e.g. ``capex_to_ocf`` or ``free_cash_flow``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per company, indexed by ticker, all with the same ``calendar_label``; columns of
+        ``frame``.
+
+    Raises
+    ------
+    ValueChainError
+        When no calendar quarter has ``column`` for every company.
+    """
+    rows = frame[frame["ticker"] != COMBINED]
+    companies = rows["ticker"].nunique()
+    present = rows.dropna(subset=[column])
+    counts = present.groupby("quarter_end")["ticker"].nunique()
+    full = counts[counts == companies]
+    if full.empty:
+        raise ValueChainError(f"no calendar quarter has {column} for all {companies} companies")
+    return present[present["quarter_end"] == full.index.max()].set_index("ticker")
+
+
+def join_words(words) -> str:
+    """Join words as a list in prose: ``"a"``, ``"a and b"``, ``"a, b and c"``.
+
+    Examples
+    --------
+    >>> join_words(["Amazon", "Alphabet", "Meta"])
+    'Amazon, Alphabet and Meta'
+    """
+    words = list(words)
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
+
+
+def periods_text(rows: pd.DataFrame) -> str:
+    """Name each company's own period end for rows of one calendar quarter, short names grouped by date.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"period_end": pd.to_datetime(["2026-02-28", "2026-03-31", "2026-03-31"])},
+    ...                     index=["ORCL", "AMZN", "META"])
+    >>> periods_text(rows)
+    'Oracle to 2026-02-28; Amazon and Meta to 2026-03-31'
+    """
+    groups = []
+    for end, names in rows.groupby("period_end").groups.items():
+        groups.append(f"{join_words(SHORT_NAMES.get(t, t) for t in names)} to {pd.Timestamp(end):%Y-%m-%d}")
+    return "; ".join(groups)
+
+
+def reported_free_cash_flow() -> pd.DataFrame:
+    """Hyperscalers' own free-cash-flow figures from the facts table (company definitions).
+
+    These are reported figures read from releases, some after the snapshot's filings; a company's
+    definition may differ from OCF − gross capex (Amazon nets proceeds and incentives), so they are
+    shown beside the snapshot's series, never mixed into it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per facts row whose metric starts with "Free cash flow" and whose entity is a
+        hyperscaler: ``ticker, fact_id, metric, period, period_end, value`` (USD), ``kind,
+        confidence, as_of, source_date, label`` (`valuechain_lib.facts.label`). Empty when there is
+        none.
+    """
+    table = facts()
+    scale = table["unit"].map({"USD billion": 1e9, "USD million": 1e6})
+    rows = table[table["entity"].isin(list(FACTS_ENTITIES))
+                 & table["metric"].fillna("").str.lower().str.startswith("free cash flow")
+                 & scale.notna()]
+    out = pd.DataFrame({
+        "ticker": rows["entity"].map(FACTS_ENTITIES), "fact_id": rows["fact_id"].astype(str),
+        "metric": rows["metric"].astype(str), "period": rows["period"].fillna("").astype(str),
+        "period_end": rows["period_end"], "value": rows["value"] * scale[rows.index],
+        "kind": rows["kind"].astype(str), "confidence": rows["confidence"].astype(str), "as_of": rows["as_of"],
+        "source_date": rows["source_date"],
+        "label": [label(r) for _, r in rows.iterrows()],
+    })
+    return out.sort_values(["ticker", "period_end"]).reset_index(drop=True)

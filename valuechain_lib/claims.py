@@ -219,31 +219,50 @@ def not_testable(reason: str) -> Verdict:
     return Verdict(status="not testable with public data", summary=reason)
 
 
+def facts_through(rows: pd.DataFrame) -> str:
+    """The latest date the cited facts describe (``as_of``), ISO, for a verdict's "data through"."""
+    dates = rows["as_of"].dropna()
+    return "" if dates.empty else f"{dates.max():%Y-%m-%d} (facts table)"
+
+
 def verdict_from_facts(fact_ids, min_confidence: str = "medium") -> Verdict:
     """Supported when every cited fact exists with at least ``min_confidence``; otherwise not testable.
 
     For claims that state facts (a stake, a warrant) rather than measures: the verdict rests on the
-    cited figures, named with their kind (press reports labelled) and confidence.
+    cited figures, named with their kind (press reports labelled) and confidence. A fact not yet
+    published at the date the ledger evaluates for (`valuechain_lib.vintage.as_of`) counts as absent.
+
+    Raises
+    ------
+    ClaimsError
+        A fact id that is not in the facts table at all.
     """
     ids = [fact_ids] if isinstance(fact_ids, str) else list(fact_ids)
     table = facts()
     rows = table[table["fact_id"].isin(ids)]
     absent = sorted(set(ids) - set(rows["fact_id"]))
     if absent:
-        raise ClaimsError(f"facts {absent} are not in the facts table")
+        with as_of(None):
+            known = set(facts()["fact_id"])
+        unknown = sorted(set(absent) - known)
+        if unknown:
+            raise ClaimsError(f"facts {unknown} are not in the facts table")
+        return Verdict(status="not testable with public data",
+                       summary=f"The facts this claim rests on ({', '.join(absent)}) had not been published yet.",
+                       sources=", ".join(ids))
     weak = rows[rows["confidence"].astype(str).map(CONFIDENCE_RANK) < CONFIDENCE_RANK[min_confidence]]
     from .facts import label
 
     described = "; ".join(label(r) for _, r in rows.iterrows())
+    numbers = {r["fact_id"]: r["value"] for _, r in rows.iterrows()}
     if not weak.empty:
         return Verdict(
             status="not testable with public data",
             summary=(f"The only figures found rest on {', '.join(sorted(set(weak['confidence'].astype(str))))} "
                      f"confidence, below the {min_confidence} this claim needs: {described}."),
-            numbers={r["fact_id"]: r["value"] for _, r in rows.iterrows()},
-            sources=", ".join(ids))
+            numbers=numbers, sources=", ".join(ids), data_through=facts_through(rows))
     return Verdict(status="supported", summary=f"The cited figures bear it out: {described}.",
-                   numbers={r["fact_id"]: r["value"] for _, r in rows.iterrows()}, sources=", ".join(ids))
+                   numbers=numbers, sources=", ".join(ids), data_through=facts_through(rows))
 
 
 def check_statuses(card: pd.DataFrame) -> None:

@@ -7,10 +7,12 @@ plain fractions, margin changes are in fractions of revenue (0.01 = one percenta
 missing input gives NaN, never 0.
 
 Which depreciation figure: ``depreciation_amortization`` where the company tags it (Amazon, Meta,
-CoreWeave), else ``depreciation`` alone (Microsoft from fiscal 2025, Oracle); the ``da_measure``
-column says which. Alphabet tags neither with a us-gaap concept, and Microsoft's quarters start only
-in fiscal 2025, so their year-on-year D&A growth comes from the facts table (`FACTS_DA_PAIRS`),
-labelled with kind and confidence.
+CoreWeave), else ``depreciation`` alone (Alphabet, Microsoft, Oracle); the ``da_measure`` column
+says which. Alphabet's us-gaap ``Depreciation`` is filed for fiscal 2021–2025 and, from year-to-date
+facts, for the quarters of 2023 onward; Microsoft's only for the quarters from September 2024, so it
+has no year-earlier twelve months yet. Companies are compared over one calendar window
+(`a9_context`); Microsoft's fiscal-year D&A growth from the facts table (`FACTS_DA_PAIRS`) is shown
+only beside that comparison, with its own period named.
 
 References
 ----------
@@ -22,7 +24,7 @@ Examples
 >>> from valuechain_lib import depreciation as dep
 >>> dep.straight_line_depreciation(120.0, 6)
 20.0
->>> dep.verdict_a10().status  # doctest: +SKIP
+>>> dep.verdict_a10(capex_intensity_threshold=0.20).status  # doctest: +SKIP
 'supported'
 """
 
@@ -44,14 +46,15 @@ from .metrics import get_capex_intensity, get_da_to_capex, get_growth, get_opera
 from .paths import data_dir
 from .periods import calendar_quarter_end
 from .universe import universe
-from .verdicts import Verdict, status_from_count
+from .verdicts import Verdict, at_least, through_text
+from .vintage import as_of
 
 __all__ = [
     "ASSUMPTION_COLUMNS", "DA_MEASURES", "FACTS_DA_PAIRS", "ITEMS", "AssumptionsError",
     "assumption", "current_lives", "da_revenue_growth", "da_vs_capex_ppe", "exclude_suspect_windows",
-    "facts_da_growth",
-    "latest_growth", "life_change_effects", "load_assumptions", "load_fy", "load_quarters", "load_ttm",
-    "operating_margin_sensitivity", "pooled_capex_intensity", "sensitivity_inputs",
+    "A9_CONTEXT_COLUMNS", "a9_context", "a9_verdict", "a10_verdict", "common_quarter", "facts_da_growth",
+    "life_change_effects", "load_assumptions", "load_fy", "load_quarters", "load_ttm",
+    "operating_margin_sensitivity", "pooled_capex_intensity", "pooled_period_ends", "sensitivity_inputs",
     "straight_line_depreciation", "suspect_quarters", "useful_life_changes", "validate_assumptions",
     "verdict_a9", "verdict_a10", "wide_by_quarter",
 ]
@@ -60,13 +63,12 @@ __all__ = [
 DA_MEASURES = ("depreciation_amortization", "depreciation")
 #: The snapshot line items this module reads.
 ITEMS = ("depreciation_amortization", "depreciation", "capex", "ppe_net", "revenue", "operating_income")
-#: Facts-table pairs (earlier year, later year, the cash-flow line) of annual D&A on one basis, for
-#: companies whose D&A growth the snapshot lacks. Microsoft: FY2024 and FY2025 as reported in the
-#: FY2025 10-K (both high confidence; the FY2026 10-K restated both, F144a/b, low). Alphabet: 2024
-#: (medium) and 2025 (low).
+#: Facts-table pairs (earlier year, later year, the cash-flow line) of annual D&A on one basis, for a
+#: company whose year-on-year D&A growth the filings' tags do not give: Microsoft, FY2024 and FY2025
+#: as reported in the FY2025 10-K (both high confidence; the FY2026 10-K restated both, F144a/b,
+#: low). Fiscal years to June: never set beside other companies' calendar windows as like for like.
 FACTS_DA_PAIRS = {
     "MSFT": ("F142", "F143", "depreciation, amortization, and other"),
-    "GOOGL": ("F152", "F154", "depreciation of property and equipment"),
 }
 ASSUMPTION_COLUMNS = ("name", "value", "low", "high", "unit", "kind", "source", "rationale")
 ASSUMPTION_KINDS = ("cited", "assumption")
@@ -137,9 +139,16 @@ def validate_assumptions(frame: pd.DataFrame, facts_table: pd.DataFrame | None =
 
 
 def load_assumptions(path=None, facts_table: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Read and validate ``data/depreciation_assumptions.csv``; numbers as float, indexed by name."""
+    """Read and validate ``data/depreciation_assumptions.csv``; numbers as float, indexed by name.
+
+    The table is a declared model input, not dated data: its citations are checked against the whole
+    facts table even inside `valuechain_lib.vintage.as_of` (where `facts` hides later rows).
+    """
     path = data_dir() / "depreciation_assumptions.csv" if path is None else path
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    if facts_table is None:
+        with as_of(None):
+            facts_table = facts()
     validate_assumptions(frame, facts_table)
     for col in ("value", "low", "high"):
         frame[col] = frame[col].astype(float)
@@ -194,16 +203,17 @@ def wide_by_quarter(table: pd.DataFrame, items: Sequence[str] = ITEMS) -> pd.Dat
     -------
     pandas.DataFrame
         ``ticker, calendar_year, calendar_quarter, qi`` (a running quarter number), ``quarter_end``,
-        ``calendar_label`` (``2026 Q1``), ``fiscal_label`` (the company's own quarter) and ``items``
-        (NaN where absent).
+        ``calendar_label`` (``2026 Q1``), ``fiscal_label`` (the company's own quarter), ``period_end``
+        (the end of the company's own quarter) and ``items`` (NaN where absent).
     """
     keys = ["ticker", "calendar_year", "calendar_quarter"]
     rows = table[table["metric"].isin(items)]
     wide = rows.groupby([*keys, "metric"])["value"].first().unstack("metric")
     wide = wide.reindex(columns=list(items))
     wide.columns.name = None
-    labels = rows.groupby(keys)[["fiscal_year", "fiscal_period"]].first()
+    labels = rows.groupby(keys)[["fiscal_year", "fiscal_period", "period_end"]].first()
     wide["fiscal_label"] = "FY" + labels["fiscal_year"].astype(str) + " " + labels["fiscal_period"].astype(str)
+    wide["period_end"] = pd.to_datetime(labels["period_end"])
     wide = wide.reset_index()
     wide["calendar_year"] = wide["calendar_year"].astype(int)
     wide["calendar_quarter"] = wide["calendar_quarter"].astype(int)
@@ -346,49 +356,116 @@ def facts_da_growth(facts_table: pd.DataFrame, fy_table: pd.DataFrame,
     return pd.DataFrame(rows)
 
 
-def latest_growth(growth: pd.DataFrame, facts_growth: pd.DataFrame | None = None, tickers=None) -> pd.DataFrame:
-    """One D&A-vs-revenue growth comparison per company: the latest snapshot TTM, else the facts table.
+def common_quarter(frame: pd.DataFrame, tickers: Sequence[str], columns: Sequence[str]) -> int:
+    """The latest calendar quarter at which every company in ``tickers`` has all of ``columns``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows with ``ticker`` and ``qi`` (calendar-aligned, e.g. `wide_by_quarter` output).
+    tickers : sequence of str
+        The companies compared.
+    columns : sequence of str
+        The figures each must have (non-NaN).
+
+    Returns
+    -------
+    int
+        The running quarter number ``qi`` (``year * 4 + quarter - 1``).
+
+    Raises
+    ------
+    ValueChainError
+        When no calendar quarter has every figure for every company.
+    """
+    rows = frame[frame["ticker"].isin(tickers)].dropna(subset=list(columns))
+    counts = rows.groupby("qi")["ticker"].nunique()
+    complete = counts[counts == len(set(tickers))]
+    if complete.empty:
+        raise ValueChainError(f"no calendar quarter in which all of {sorted(tickers)} have {list(columns)}")
+    return int(complete.index.max())
+
+
+#: The columns `a9_context` returns.
+A9_CONTEXT_COLUMNS = ["ticker", "calendar_label", "qi", "fiscal_label", "period_end", "da_measure", "da", "revenue",
+                      "operating_income", "da_to_revenue", "operating_margin", "da_growth", "revenue_growth",
+                      "growth_gap", "note"]
+
+
+def a9_context(growth: pd.DataFrame, tickers: Sequence[str]) -> pd.DataFrame:
+    """Like-for-like depreciation measures of the companies over ONE calendar window (claim A9).
+
+    The window is the twelve months to the latest calendar quarter at which every company with a
+    depreciation figure has TTM D&A, revenue and operating income (`common_quarter`), each
+    company's own fiscal quarter labelled with the calendar quarter whose end is nearest. Formulas:
+    ``da_to_revenue = da / revenue``; ``operating_margin = operating_income / revenue``;
+    ``da_growth``, ``revenue_growth`` and ``growth_gap`` as in `da_revenue_growth` (TTM against the
+    TTM four calendar quarters earlier), NaN with a ``note`` where the year-earlier window is not in
+    the filings. A company with no depreciation figure at all gets a row of NaN saying so.
 
     Parameters
     ----------
     growth : pandas.DataFrame
-        Output of `da_revenue_growth`.
-    facts_growth : pandas.DataFrame, optional
-        Output of `facts_da_growth`, used for companies with no snapshot growth figure.
-    tickers : list of str, optional
-        Companies to report; default every ticker in ``growth``. A company with neither source gets
-        a row of NaN with ``source`` saying so.
+        `da_revenue_growth` output on `wide_by_quarter` TTM rows (``period_end`` included).
+    tickers : sequence of str
+        The companies compared.
 
     Returns
     -------
     pandas.DataFrame
-        ``ticker, period, da_growth, revenue_growth, growth_gap, da_measure, source, kind,
-        confidence, fact_ids``.
+        One row per company, every row on the same ``calendar_label``: `A9_CONTEXT_COLUMNS`.
+
+    Raises
+    ------
+    ValueChainError
+        When fewer than two companies have a depreciation figure, or they share no calendar quarter.
+
+    Examples
+    --------
+    Two companies; B's data end a quarter later, so both are read at A's last quarter:
+
+    >>> g = pd.DataFrame({"ticker": ["A", "B", "B"], "qi": [8100, 8100, 8101],
+    ...                   "calendar_label": ["2025 Q1", "2025 Q1", "2025 Q2"], "fiscal_label": "",
+    ...                   "period_end": pd.NaT, "da_measure": "depreciation", "da": [10.0, 20.0, 22.0],
+    ...                   "revenue": 100.0, "operating_income": 30.0, "da_growth": 0.2,
+    ...                   "revenue_growth": 0.1, "growth_gap": 0.1})
+    >>> a9_context(g, ["A", "B"])["calendar_label"].tolist()
+    ['2025 Q1', '2025 Q1']
     """
-    tickers = list(tickers or sorted(growth["ticker"].unique()))
-    have = growth.dropna(subset=["da_growth", "revenue_growth"])
-    last = have.sort_values("qi").groupby("ticker").tail(1).set_index("ticker")
-    extra = facts_growth.set_index("ticker") if facts_growth is not None and not facts_growth.empty else None
-    rows = []
+    tickers = list(dict.fromkeys(tickers))
+    rows = growth[growth["ticker"].isin(tickers)]
+    with_da = [t for t in tickers if rows.loc[rows["ticker"] == t, "da"].notna().any()]
+    if len(with_da) < 2:
+        raise ValueChainError(f"A9: fewer than two of {tickers} have a depreciation figure in the filings "
+                              f"({', '.join(with_da) or 'none'})")
+    qi = common_quarter(rows, with_da, ["da", "revenue", "operating_income"])
+    at = rows[rows["qi"] == qi].set_index("ticker")
+    window = str(at["calendar_label"].iloc[0])
+    out = []
     for t in tickers:
-        if t in last.index:
-            r = last.loc[t]
-            prior_label = f"{int(r['calendar_year']) - 1} Q{int(r['calendar_quarter'])}"
-            rows.append({"ticker": t, "period": f"TTM to {r['calendar_label']} vs TTM to {prior_label}",
-                         "da_growth": r["da_growth"], "revenue_growth": r["revenue_growth"],
-                         "growth_gap": r["growth_gap"], "da_measure": r["da_measure"],
-                         "source": "SEC EDGAR XBRL snapshot", "kind": "filing", "confidence": "XBRL",
-                         "fact_ids": ""})
-        elif extra is not None and t in extra.index:
-            r = extra.loc[t]
-            rows.append({"ticker": t, **{c: r[c] for c in ("period", "da_growth", "revenue_growth", "growth_gap",
-                                                           "da_measure", "source", "kind", "confidence",
-                                                           "fact_ids")}})
-        else:
-            rows.append({"ticker": t, "period": "", "da_growth": np.nan, "revenue_growth": np.nan,
-                         "growth_gap": np.nan, "da_measure": "", "source": "no D&A growth figure",
-                         "kind": "", "confidence": "", "fact_ids": ""})
-    return pd.DataFrame(rows)
+        if t not in with_da:
+            out.append({"ticker": t, "calendar_label": window, "qi": qi,
+                        "note": "no depreciation figure in the filings for any twelve months"})
+            continue
+        r = at.loc[t]
+        note = ""
+        if pd.isna(r["da_growth"]):
+            note = "no depreciation figure for the twelve months a year earlier"
+        elif pd.isna(r["growth_gap"]):
+            note = "revenue growth left out: a suspect quarter falls in one of the two windows"
+        out.append({"ticker": t, "calendar_label": window, "qi": qi, "fiscal_label": r["fiscal_label"],
+                    "period_end": r["period_end"], "da_measure": r["da_measure"], "da": r["da"],
+                    "revenue": r["revenue"], "operating_income": r["operating_income"],
+                    "da_growth": r["da_growth"], "revenue_growth": r["revenue_growth"],
+                    "growth_gap": r["growth_gap"], "note": note})
+    frame = pd.DataFrame(out).reindex(columns=A9_CONTEXT_COLUMNS)
+    for col in ("da", "revenue", "operating_income", "da_growth", "revenue_growth", "growth_gap"):
+        frame[col] = frame[col].astype(float)
+    frame["period_end"] = pd.to_datetime(frame["period_end"])
+    frame["da_to_revenue"] = get_operating_margin(frame["da"], frame["revenue"])  # same NaN-guarded ratio
+    frame["operating_margin"] = get_operating_margin(frame["operating_income"], frame["revenue"])
+    frame["note"] = frame["note"].fillna("")
+    return frame
 
 
 # --------------------------------------------------------------------------- useful lives
@@ -598,6 +675,14 @@ def operating_margin_sensitivity(company_frame: pd.DataFrame, useful_life_years=
     life changes (`life_change_effects`). Taxes, residual values and capitalised depreciation are
     ignored.
 
+    Construction in progress: net PP&E includes assets not yet in service (data centres being built,
+    servers not yet deployed) and land, none of which is depreciated. The model does not separate
+    them (the snapshot has no construction-in-progress line): it applies the share to the whole net
+    PP&E balance, so the "server base" counts some capex that no life choice yet affects. The
+    declared share is meant to absorb that, being set from the cited effects of the 2023–2025 life
+    changes; but when construction in progress rises faster than assets in service, as in 2025–2026,
+    a fixed share overstates the base and so the margin swing.
+
     Parameters
     ----------
     company_frame : pandas.DataFrame
@@ -771,160 +856,201 @@ def pooled_capex_intensity(ttm: pd.DataFrame, suspects: pd.DataFrame | None = No
     return wide.sort_values("qi").reset_index(drop=True)
 
 
+def pooled_period_ends(ttm: pd.DataFrame, calendar_label: str, metrics=("capex", "revenue")) -> dict:
+    """Each company's own period end in the calendar quarter ``calendar_label`` (``"2026 Q1"``).
+
+    Returns
+    -------
+    dict
+        ticker → the latest ``period_end`` of its rows of ``metrics`` with a value in that quarter.
+    """
+    year, quarter = (int(x) for x in calendar_label.split(" Q"))
+    rows = ttm[(ttm["calendar_year"] == year) & (ttm["calendar_quarter"] == quarter)
+               & ttm["metric"].isin(metrics) & ttm["value"].notna()]
+    return {t: pd.Timestamp(e) for t, e in rows.groupby("ticker")["period_end"].max().items()}
+
+
 # --------------------------------------------------------------------------- verdicts
 
 def _pct(x: float) -> str:
     return f"{x:+.0%}"
 
 
-def _bn(usd: float) -> str:
-    """'$3.7bn', '$2.92bn': billions at the precision cited (up to two decimals)."""
-    return "$" + f"{usd / 1e9:,.2f}".rstrip("0").rstrip(".") + "bn"
+def _latest_lives(changes: pd.DataFrame) -> pd.Series:
+    """Each company's latest cited server life (years), by the effective date of the change."""
+    rows = changes.dropna(subset=["to_years"])
+    rows = rows[rows["ticker"].astype(str) != ""].sort_values("effective")
+    return rows.groupby("ticker")["to_years"].last()
 
 
-def _lives(row) -> str:
-    """'4 → 6 years', or 'to 5.5 years, prior life not in the facts table'."""
-    if pd.isna(row["from_years"]):
-        return f"to {row['to_years']:g} years, prior life not in the facts table"
-    return f"{row['from_years']:g} → {row['to_years']:g} years"
+def verdict_a9() -> Verdict:
+    """Verdict on A9 from the snapshot and facts table (rule and reasons in `a9_verdict`)."""
+    tickers = hyperscalers()
+    wide = wide_by_quarter(load_ttm(tickers))
+    suspects = suspect_quarters(load_quarters(tickers), ratio=assumption("suspect_quarter_ratio"))
+    growth = exclude_suspect_windows(da_revenue_growth(da_vs_capex_ppe(wide)), suspects,
+                                     ["revenue_growth", "growth_gap"], span=8)
+    return a9_verdict(a9_context(growth, tickers), useful_life_changes())
 
 
-def verdict_a9(growth: pd.DataFrame | None = None, changes: pd.DataFrame | None = None,
-               gap_threshold: float = 0.0, min_margin_effect: float = 0.0) -> Verdict:
-    """Claim A9 ("power goes to whoever manages GPU depreciation best") read as two testable conditions.
+def a9_verdict(context: pd.DataFrame, changes: pd.DataFrame) -> Verdict:
+    """Claim A9, "power goes to whoever manages GPU depreciation best": not testable as phrased.
 
-    Rule:
+    The claim, as the essay states it: among the companies that own AI compute, the one that handles
+    the cost of ageing GPUs best (the useful lives it sets, and depreciation kept in step with the
+    revenue the chips earn) ends up holding the power in the value chain.
 
-    1. *Depreciation outgrows revenue.* Among the hyperscalers with a D&A growth figure (``growth``:
-       latest TTM year-on-year from the snapshot, else a fiscal-year pair from the facts table),
-       count those whose ``da_growth − revenue_growth`` exceeds ``gap_threshold`` (a fraction:
-       0.0 means any excess, 0.05 five points). Met when that count is more than half of them.
-    2. *Longer lives flatter margins.* At least one cited useful-life *lengthening* whose cited
-       effect raised operating income by more than ``min_margin_effect`` of that year's revenue
-       (``changes``, from `life_change_effects`; 0.0 means any positive effect).
-
-    Both met → *supported*; one → *mixed*; neither → *not supported*. No company with a D&A growth
-    figure → *not testable with public data*. The summary names the figures, the facts behind them
-    with kind and confidence, and the changes that went the other way (shortened lives).
+    Rule: *not testable with public data*, whatever the figures, for three reasons. (1) No filing
+    separates GPU depreciation: depreciation is reported for all property and equipment, useful lives
+    for "servers and network equipment" as a class. (2) "Manages best" has no public yardstick: a
+    useful life is an accounting estimate that moves profit between years without changing the cash
+    spent, and the GPUs' economic life is not disclosed. (3) "Power" is not a filed figure, and five
+    companies in one window cannot separate depreciation from everything else that drives their
+    margins. D&A outgrowing revenue, or margins raised by longer lives, are different statements and
+    are reported as context only, over ONE calendar window for every company (``context``).
 
     Parameters
     ----------
-    growth : pandas.DataFrame, optional
-        `latest_growth` output; built from the snapshot and facts table when omitted.
-    changes : pandas.DataFrame, optional
-        `life_change_effects` output; built when omitted.
-    gap_threshold : float
-        Margin by which D&A growth must exceed revenue growth (fraction).
-    min_margin_effect : float
-        Smallest cited margin gain (fraction of revenue) that counts as flattering.
+    context : pandas.DataFrame
+        `a9_context` output: one row per company, all on the same ``calendar_label``.
+    changes : pandas.DataFrame
+        `useful_life_changes` output (cited lives and their direction).
+
+    Returns
+    -------
+    Verdict
+        Status ``not testable with public data``; ``numbers`` holds the like-for-like context.
+
+    Raises
+    ------
+    ValueChainError
+        When the rows of ``context`` are not all on one calendar window.
     """
-    if growth is None:
-        wide = wide_by_quarter(load_ttm())
-        ratio = assumption("suspect_quarter_ratio")
-        quarterly = exclude_suspect_windows(da_revenue_growth(da_vs_capex_ppe(wide)),
-                                            suspect_quarters(load_quarters(), ratio=ratio),
-                                            ["revenue_growth", "growth_gap"], span=8)
-        growth = latest_growth(quarterly, facts_da_growth(facts(claim_id="A9"), load_fy()), tickers=hyperscalers())
-    if changes is None:
-        changes = life_change_effects(useful_life_changes(), load_fy())
-    have = growth.dropna(subset=["da_growth", "revenue_growth"])
-    if have.empty:
-        return Verdict("not testable with public data", "No hyperscaler has a D&A growth figure.",
-                       {"gap_threshold": gap_threshold}, "")
-    faster = have[have["growth_gap"] > gap_threshold]
-    cond1 = len(faster) > len(have) / 2
-    longer = changes[(changes["direction"] == "lengthened") & (changes["margin_effect"] > min_margin_effect)]
-    cond2 = not longer.empty
-    status = status_from_count(int(cond1) + int(cond2), 2)
+    windows = context["calendar_label"].dropna().unique()
+    if len(windows) != 1:
+        raise ValueChainError(f"A9 compares companies over different calendar windows: {sorted(windows)}")
+    window = str(windows[0])
+    compared = context.dropna(subset=["da"])
+    lacking = context.loc[context["da"].isna(), "ticker"].tolist()
+    have = compared.dropna(subset=["da_growth", "revenue_growth"]).sort_values("growth_gap", ascending=False)
+    no_growth = compared[compared["da_growth"].isna() | compared["revenue_growth"].isna()]
+    faster = have[have["growth_gap"] > 0]
+    meaning = ("As the essay states it, the claim is that among the companies that own AI compute, the one that "
+               "handles the cost of ageing GPUs best ends up with the power in the value chain.")
+    why = ("Public data cannot test it as phrased: no filing separates GPU depreciation from that of other "
+           "property and equipment; a useful life is an accounting estimate that moves profit between years "
+           "without changing the cash spent, so \"manages best\" has no public yardstick; and \"power\" is not a "
+           "filed figure, nor can five companies in one window separate depreciation from the other drivers "
+           "of their margins.")
+    parts = []
+    if not have.empty:
+        parts.append(f"D&A grew faster than revenue at {len(faster)} of the {len(have)} with a year-earlier "
+                     "figure (" + "; ".join(f"{r.ticker} {_pct(r.da_growth)} against {_pct(r.revenue_growth)}"
+                                            for r in have.itertuples()) + ")")
+    if not no_growth.empty:
+        parts.append(", ".join(no_growth["ticker"]) + " lack" + ("s" if len(no_growth) == 1 else "")
+                     + " the year-earlier twelve months")
+    by_burden = compared.sort_values("da_to_revenue")
+    parts.append("D&A took " + ", ".join(f"{r.ticker} {r.da_to_revenue:.1%}" for r in by_burden.itertuples())
+                 + " of revenue, against operating margins of "
+                 + ", ".join(f"{r.ticker} {r.operating_margin:.1%}" for r in by_burden.itertuples()))
+    mine = changes[changes["ticker"].isin(compared["ticker"])]
+    lives = _latest_lives(mine)
+    # One change a company and date: Alphabet's 2023 change covers servers and network equipment.
+    events = mine.drop_duplicates(["ticker", "effective", "direction"])
+    lengthened = int((events["direction"] == "lengthened").sum())
+    shortened = events[events["direction"] == "shortened"]
+    if not lives.empty:
+        span = (f"{lives.min():g} years" if lives.min() == lives.max()
+                else f"from {lives.min():g} to {lives.max():g} years")
+        parts.append(f"the latest cited server lives ({', '.join(lives.index)}) are {span}, after "
+                     f"{lengthened} cited lengthening{'s' if lengthened != 1 else ''} and "
+                     f"{len(shortened)} shortening{'s' if len(shortened) != 1 else ''}"
+                     + (f" ({', '.join(shortened['company'])})" if not shortened.empty else ""))
+    context_text = (f"As context only, over the twelve months to calendar {window} (each company's own quarter "
+                    "end under Data through): " + "; ".join(parts) + ".")
+    if lacking:
+        context_text += f" {', '.join(lacking)}: no depreciation figure in the filings then."
+    numbers = {"window": window, "n_compared": len(compared), "n_with_growth": len(have), "n_faster": len(faster),
+               "n_lengthenings": lengthened, "n_shortenings": len(shortened)}
+    for r in compared.itertuples():
+        numbers.update({f"{r.ticker}_da_growth": float(r.da_growth), f"{r.ticker}_revenue_growth": float(r.revenue_growth),
+                        f"{r.ticker}_growth_gap": float(r.growth_gap), f"{r.ticker}_da_to_revenue": float(r.da_to_revenue),
+                        f"{r.ticker}_operating_margin": float(r.operating_margin)})
+    numbers.update({f"{t}_server_life": float(v) for t, v in lives.items()})
+    ids = sorted({i.strip() for v in mine["fact_ids"] for i in str(v).split(",") if i.strip()},
+                 key=lambda x: (int(re.sub(r"\D", "", x)), x))
+    sources = ("SEC EDGAR XBRL filings (10-K, 10-Q) of " + ", ".join(compared["ticker"])
+               + (f"; useful lives: facts table {', '.join(ids)}" if ids else ""))
+    return Verdict(status="not testable with public data", summary=" ".join([meaning, why, context_text]),
+                   numbers=numbers, sources=sources,
+                   data_through=through_text(dict(zip(compared["ticker"], compared["period_end"], strict=True))))
 
-    def describe(r):
-        if r["confidence"] == "XBRL":
-            src = ", depreciation only" if r["da_measure"] == "depreciation" else ""
-        else:
-            src = f"; {r['da_measure']}, {r['fact_ids']}: {r['kind']}, {r['confidence']} confidence"
-        return (f"{r['ticker']} {_pct(r['da_growth'])} against {_pct(r['revenue_growth'])} "
-                f"({r['period']}{src})")
 
-    parts = [f"D&A grew faster than revenue {'by more than ' + format(gap_threshold, '.0%') + ' ' if gap_threshold else ''}"
-             f"at {len(faster)} of {len(have)} hyperscalers with a D&A figure: "
-             + "; ".join(describe(r) for _, r in have.sort_values("growth_gap", ascending=False).iterrows()) + "."]
-    if cond2:
-        parts.append("Longer useful lives flattered margins: " + "; ".join(
-            f"{r['company']} ({r['asset_class']}, {_lives(r)}) added "
-            f"{_bn(r['operating_income_effect'])} to FY{int(r['effect_year'])} operating income, "
-            f"{r['margin_effect'] * 100:.1f} points of margin ({r['fact_ids']}: {r['kind']}, {r['confidence']} confidence)"
-            for _, r in longer.iterrows()) + ".")
-    else:
-        parts.append("No cited useful-life lengthening raised operating margin by more than "
-                     f"{min_margin_effect:.1%} of revenue.")
-    shorter = changes[changes["direction"] == "shortened"]
-    if not shorter.empty:
-        parts.append("Against that, " + "; ".join(
-            f"{r['company']} shortened {r['asset_class']} ({_lives(r)}, effective {r['effective']:%Y-%m})"
-            + (f", costing {_bn(-r['operating_income_effect'])} of FY{int(r['effect_year'])} operating income"
-               if pd.notna(r["operating_income_effect"]) else "")
-            + f" ({r['fact_ids']}: {r['kind']}, {r['confidence']} confidence)"
-            for _, r in shorter.iterrows()) + ".")
-    weak = [f"{r['ticker']}'s D&A growth ({r['fact_ids']})" for _, r in have.iterrows() if r["confidence"] == "low"]
-    weak += [f"{r['company']}'s {int(r['effect_year'])} life change ({r['fact_ids']})"
-             for _, r in pd.concat([longer, shorter]).iterrows() if r["confidence"] == "low"]
-    if weak:
-        parts.append("Rated low confidence: " + "; ".join(weak) + "; the other cited facts are rated medium or high.")
-    numbers = {f"{r['ticker']}_growth_gap": float(r["growth_gap"]) for _, r in have.iterrows()}
-    numbers.update({"n_faster": len(faster), "n_with_data": len(have), "n_lengthenings_flattering": len(longer),
-                    "gap_threshold": gap_threshold, "min_margin_effect": min_margin_effect})
-    ids = sorted({i.strip() for v in list(have["fact_ids"]) + list(longer["fact_ids"]) + list(shorter["fact_ids"])
-                  for i in str(v).split(",") if i.strip()}, key=lambda s: (int(re.sub(r"\D", "", s)), s))
-    sources = "SEC EDGAR XBRL filings (10-K, 10-Q) of " + ", ".join(sorted(have["ticker"])) + \
-        (f"; facts table {', '.join(ids)}" if ids else "")
-    return Verdict(status, " ".join(parts), numbers, sources)
+def verdict_a10(capex_intensity_threshold: float, history_years: int = 3) -> Verdict:
+    """Verdict on A10 from the snapshot (rule in `a10_verdict`); the threshold comes from the ledger."""
+    tickers = hyperscalers()
+    ttm = load_ttm(tickers)
+    suspects = suspect_quarters(load_quarters(tickers), ratio=assumption("suspect_quarter_ratio"))
+    pooled = pooled_capex_intensity(ttm, suspects)
+    clean = pooled.dropna(subset=["capex_intensity"])
+    ends = pooled_period_ends(ttm, clean["calendar_label"].iloc[-1]) if not clean.empty else None
+    return a10_verdict(pooled, capex_intensity_threshold, history_years=history_years, ends=ends)
 
 
-def verdict_a10(pooled: pd.DataFrame | None = None, capex_intensity_threshold: float = 0.20,
-                history_years: int = 3) -> Verdict:
+def a10_verdict(pooled: pd.DataFrame, capex_intensity_threshold: float, history_years: int = 3,
+                ends: Mapping | None = None) -> Verdict:
     """Claim A10 ("AI infrastructure is capital-intensive, not capital-efficient") on capex intensity.
 
-    Rule: *supported* when the hyperscalers' pooled TTM capex / revenue (`pooled_capex_intensity`)
-    in the latest calendar quarter with a pooled figure is at or above
-    ``capex_intensity_threshold``; *not supported* below it. The summary sets it against the pooled
-    figure ``history_years`` earlier (or the first quarter after it with a clean figure) and the
-    earliest clean quarter, and compares capex growth with revenue growth over the last year (the
-    "not capital-efficient" half: capex rising faster than the revenue it serves).
+    The claim, as the essay states it: the companies building AI infrastructure must spend a large
+    and rising share of their revenue on capital goods to earn it. Rule: *supported* when the
+    hyperscalers' pooled TTM capex / revenue (`pooled_capex_intensity`: the same calendar quarter
+    for every company) in the latest calendar quarter with a pooled figure is at or above
+    ``capex_intensity_threshold``; *not supported* below it (`verdicts.at_least`). The summary sets
+    it against the pooled figure ``history_years`` earlier (or the first clean quarter after) and
+    the earliest clean quarter, and compares capex growth with revenue growth over the last year
+    (the "not capital-efficient" half: capex rising faster than the revenue it serves), as context.
 
     Parameters
     ----------
-    pooled : pandas.DataFrame, optional
-        `pooled_capex_intensity` output; built from the snapshot (hyperscalers, suspect Oracle
-        quarters left out) when omitted.
+    pooled : pandas.DataFrame
+        `pooled_capex_intensity` output.
     capex_intensity_threshold : float
-        Capex / revenue (fraction) at or above which the pool is called capital-intensive.
+        Capex / revenue (fraction) at or above which the pool is called capital-intensive; from
+        ``data/claims.csv``.
     history_years : int
         How far back the historical comparison looks.
+    ends : mapping, optional
+        ticker → its own period end in the latest pooled quarter (`pooled_period_ends`), for
+        ``data_through``.
+
+    Returns
+    -------
+    Verdict
     """
-    if pooled is None:
-        table = load_assumptions()
-        pooled = pooled_capex_intensity(load_ttm(), suspect_quarters(
-            load_quarters(), ratio=assumption("suspect_quarter_ratio", table=table)))
     clean = pooled.dropna(subset=["capex_intensity"]).sort_values("qi")
     if clean.empty:
         return Verdict("not testable with public data", "No calendar quarter has a pooled capex and revenue figure.")
     latest = clean.iloc[-1]
-    status = "supported" if latest["capex_intensity"] >= capex_intensity_threshold else "not supported"
-    back = clean[clean["qi"] >= latest["qi"] - 4 * history_years]
-    then = back.iloc[0]
+    compared = at_least(float(latest["capex_intensity"]), capex_intensity_threshold, unit="share",
+                        measure=f"pooled capex / revenue of the hyperscalers, twelve months to calendar "
+                                f"{latest['calendar_label']}")
+    then = clean[clean["qi"] >= latest["qi"] - 4 * history_years].iloc[0]
     first = clean.iloc[0]
     year_ago = pooled[pooled["qi"] == latest["qi"] - 4]
-    growth = ""
     numbers = {"capex_intensity": float(latest["capex_intensity"]), "quarter": latest["calendar_label"],
-               "threshold": capex_intensity_threshold, "then_quarter": then["calendar_label"],
-               "then_capex_intensity": float(then["capex_intensity"])}
+               "threshold": capex_intensity_threshold, "capex": float(latest["capex"]),
+               "revenue": float(latest["revenue"]), "then_quarter": then["calendar_label"],
+               "then_capex_intensity": float(then["capex_intensity"]), "first_quarter": first["calendar_label"],
+               "first_capex_intensity": float(first["capex_intensity"])}
+    growth = ""
     if not year_ago.empty and pd.notna(year_ago["capex"].iloc[0]) and year_ago["revenue"].iloc[0]:
         capex_g = latest["capex"] / year_ago["capex"].iloc[0] - 1
         rev_g = latest["revenue"] / year_ago["revenue"].iloc[0] - 1
         growth = (f" Over the last year pooled capex grew {capex_g:.0%} against revenue {rev_g:.0%}"
                   + (": capex per dollar of revenue is still rising." if capex_g > rev_g else "."))
         numbers.update({"capex_growth": float(capex_g), "revenue_growth": float(rev_g)})
-    relation = "at or above" if status == "supported" else "below"
+    relation = "at or above" if compared["status"] == "supported" else "below"
     left_out = pooled[pooled["excluded"] != ""]
     gap_text = (f" Quarters {left_out['calendar_label'].iloc[0]} to {left_out['calendar_label'].iloc[-1]} are left "
                 "out of the history: a suspect quarterly figure falls in their twelve months "
@@ -936,5 +1062,7 @@ def verdict_a10(pooled: pd.DataFrame | None = None, capex_intensity_threshold: f
         f"in {then['calendar_label']} it was {then['capex_intensity']:.1%}, and {first['capex_intensity']:.1%} in "
         f"{first['calendar_label']}, the earliest quarter with a pooled figure.{growth}{gap_text}"
     )
-    return Verdict(status, summary, numbers,
-                   "SEC EDGAR XBRL filings (10-K, 10-Q) of " + ", ".join(hyperscalers()))
+    tickers = sorted(ends) if ends else hyperscalers()
+    return Verdict(summary=summary, **compared, numbers=numbers,
+                   sources="SEC EDGAR XBRL filings (10-K, 10-Q) of " + ", ".join(tickers),
+                   data_through=through_text(dict(ends)) if ends else "")

@@ -11,17 +11,28 @@ the end of the base year, depreciated straight-line over the remaining half of t
 average asset is taken to be half-way through its life; the scale absorbs land and construction in
 progress, which do not depreciate, and longer-lived buildings).
 
+Capex is depreciated from the year it is paid for: the model has no construction-in-progress stage
+(the snapshot has no such line), so assets still being built, which a company does not depreciate
+until they are in service, are charged early. With large data-centre programmes under way this
+front-loads the modelled depreciation; `reconciliation` sets the model's year against what was
+booked.
+
 Pure functions take Series and numbers; `company_inputs`, `calibrate`, `calibration_table`,
-`downstream_run_rate` and `central_projection` are the layer that reads the snapshot
-(`valuechain_lib.financials`) and the facts table. Money is in USD, growth rates and errors are
-plain fractions, years are integers (calendar years; Microsoft's fiscal years where stated).
+`downstream_run_rate`, `central_projection` and `booked_depreciation` are the layer that reads the
+snapshot (`valuechain_lib.financials`) and the facts table. Money is in USD, growth rates and errors
+are plain fractions, years are integers (calendar years; Microsoft's fiscal years where stated).
 
 Which reported depreciation a company is fitted to: ``depreciation_amortization`` where tagged
 (Amazon, Meta; it includes amortization the vintages do not produce, e.g. Amazon's capitalized
 content and operating-lease assets, which the fitted life and scale absorb), else ``depreciation``
-(Microsoft, Oracle); Alphabet tags neither, so its years come from facts-table rows
-(`GOOGL_DA_FACTS`, labelled, with confidence). Microsoft's depreciation is tagged by fiscal year
-only before 2025, so it is calibrated on fiscal years (ending June), ``basis`` says so.
+(Alphabet, Microsoft, Oracle). Alphabet's us-gaap Depreciation is filed from 2021; its 2019 and 2020
+come from facts-table rows (`DA_FACTS_FILL`, labelled, with confidence). Microsoft's depreciation is
+tagged by fiscal year only before 2025, so it is calibrated on fiscal years (ending June), ``basis``
+says so.
+
+Because every company's fitted life misses the years after the fit by more than `ERROR_FLAG`, the
+chapter reports coverage years as a range (`coverage_scenarios`, `coverage_span`) across the fitted
+and the stated server lives and the growth assumptions, the fitted case being one of them.
 
 References
 ----------
@@ -43,15 +54,18 @@ import numpy as np
 import pandas as pd
 
 from .backlog import latest_run_rates, run_rates
+from .depreciation import current_lives
 from .errors import ValueChainError
 from .facts import facts, label
 from .financials import financials
 
 __all__ = [
-    "CAPEX_GROWTHS", "CENTRAL", "COMPANIES", "ERROR_FLAG", "GOOGL_DA_FACTS", "LIFE_GRID", "LIVES",
-    "REVENUE_GROWTHS", "InsufficientDataError", "calibrate", "calibration_table", "central_projection",
-    "company_inputs", "coverage_year", "depreciation_schedule", "downstream_revenue", "downstream_run_rate",
-    "fit_life", "fitted_da", "mape", "out_of_sample_errors", "project", "scenario_grid", "stock_weights", "summary", "vintage_weights",
+    "CAPEX_GROWTHS", "CENTRAL", "COMPANIES", "DA_FACTS_FILL", "ERROR_FLAG", "LIFE_GRID", "LIVES",
+    "REVENUE_GROWTHS", "InsufficientDataError", "booked_depreciation", "calibrate", "calibration_table",
+    "central_projection", "company_inputs", "coverage_scenarios", "coverage_span", "coverage_year",
+    "depreciation_schedule", "downstream_revenue", "downstream_run_rate", "fit_life", "fitted_da", "mape",
+    "out_of_sample_errors", "project", "reconciliation", "scenario_grid", "stated_lives", "stock_weights",
+    "summary", "vintage_weights",
 ]
 
 #: The companies modelled.
@@ -62,10 +76,11 @@ LIFE_GRID = tuple(np.round(np.arange(2.0, 15.0001, 0.25), 2))
 ERROR_FLAG = 0.10
 #: Largest initial-stock scale the calibration allows (× net PP&E at the end of the base year).
 MAX_STOCK_SCALE = 3.0
-#: Alphabet's depreciation by year from the facts table (cash-flow line "Depreciation [and
-#: impairment] of property and equipment"); 2021 has two conflicting rows, the annual table's is used.
-GOOGL_DA_FACTS = {2019: "F147", 2020: "F148", 2021: "F149a", 2022: "F150", 2023: "F151", 2024: "F152",
-                  2025: "F154"}
+#: Depreciation of years the filings' tags lack, from the facts table (ticker → year → fact id).
+#: Alphabet's us-gaap Depreciation is filed from 2021; 2019 and 2020 are the cash-flow line
+#: "Depreciation and impairment of property and equipment" (F147, F148: filing, medium confidence),
+#: which includes impairment.
+DA_FACTS_FILL = {"GOOGL": {2019: "F147", 2020: "F148"}}
 #: Slider values of the interactive chart (kept few: the page ships the whole grid).
 LIVES = (4, 5, 6, 8, 10)
 CAPEX_GROWTHS = (0.0, 0.15, 0.30)
@@ -257,23 +272,43 @@ def _wide(ticker: str, calendar: bool) -> pd.DataFrame:
     wide = rows.pivot_table(index=key, columns="metric", values="value", aggfunc="first")
     wide.index = wide.index.astype(int)
     wide.index.name = "year"
-    return wide.reindex(columns=metrics)
+    wide = wide.reindex(columns=metrics)
+    ends = pd.to_datetime(rows.groupby(key)["period_end"].max())
+    wide.attrs["december_year_end"] = bool(len(ends)) and bool((ends.dt.month == 12).all())
+    return wide
+
+
+def _with_facts(ticker: str, series: pd.Series) -> tuple[pd.Series, list[str]]:
+    """``series`` with the years the filings lack filled from `DA_FACTS_FILL`; the fact labels used."""
+    fill = {y: f for y, f in DA_FACTS_FILL.get(ticker, {}).items() if pd.isna(series.get(y))}
+    if not fill:
+        return series, []
+    table = facts(claim_id="A9").set_index("fact_id")
+    known = {y: f for y, f in fill.items() if f in table.index}
+    extra = pd.Series({y: float(table.loc[f, "value"]) * 1e6 for y, f in known.items()}, dtype=float)
+    labels = [f"{y}: {f}, {label(table.loc[f].rename(f))}" for y, f in known.items()]
+    return pd.concat([series, extra]).sort_index(), labels
 
 
 def company_inputs(ticker: str, fit_until: int = 2021) -> dict:
     """One company's investment, reported D&A and opening stock, from the snapshot (and facts table).
 
-    Basis: calendar years (`financials` with ``calendar=True``) when the company's reported
-    depreciation has at least two calendar years up to ``fit_until``; else its fiscal years
-    (Microsoft). Measure: the first of ``depreciation_amortization``, ``depreciation`` it reports;
-    Alphabet's from `GOOGL_DA_FACTS`. Investment = capex + finance-lease principal payments (the
-    proxy for finance-lease additions; NaN counted as none, and ``lease_years`` lists the years it
-    was present). Base year: the first year with net PP&E after which capex is complete.
+    Basis: calendar years. A company whose fiscal year ends in December is read on its own fiscal
+    years (they are calendar years, and the annual filings hold years the quarterly tags lack:
+    Alphabet's depreciation from 2021); another on calendar years summed from calendar-aligned
+    quarters (`financials` with ``calendar=True``) when its reported depreciation has at least two
+    such years up to ``fit_until``, else on its fiscal years (Microsoft, ``basis`` says so).
+    Measure: the first of ``depreciation_amortization``, ``depreciation`` it reports; a year the
+    filings lack is filled from `DA_FACTS_FILL` (labelled in ``da_source``). Investment = capex +
+    finance-lease principal payments (the proxy for finance-lease additions; NaN counted as none, and
+    ``lease_years`` lists the years it was present). Base year: the first year with net PP&E after
+    which capex is complete.
 
     Returns
     -------
     dict
-        ``ticker, basis, da_measure, da_source, investment`` (Series by year), ``capex``,
+        ``ticker, basis, da_measure`` (with the years filled from facts), ``da_item`` (the snapshot
+        line), ``da_source, investment`` (Series by year), ``capex``,
         ``lease``, ``reported`` (Series), ``base_year``, ``initial_stock`` (net PP&E at its end),
         ``lease_years``, ``calendar_investment`` (calendar-year investment for projections).
 
@@ -282,28 +317,29 @@ def company_inputs(ticker: str, fit_until: int = 2021) -> dict:
     InsufficientDataError
         When no depreciation figure or no net PP&E can be found; the message says which.
     """
-    cal = _wide(ticker, calendar=True)
-    source = "SEC EDGAR XBRL"
-    if ticker == "GOOGL":
-        table = facts(claim_id="A9").set_index("fact_id")
-        reported = pd.Series({y: table.loc[f, "value"] * 1e6 for y, f in GOOGL_DA_FACTS.items()}, dtype=float)
-        measure = "depreciation (facts table)"
-        source = "; ".join(f"{y}: {label(table.loc[f].rename(f))}" for y, f in GOOGL_DA_FACTS.items())
-        wide, basis = cal, "calendar"
-    else:
-        wide, basis, measure, reported = None, None, None, None
-        for calendar in (True, False):
-            frame = cal if calendar else _wide(ticker, calendar=False)
-            for item in ("depreciation_amortization", "depreciation"):
-                series = frame[item].dropna()
-                if (series.index <= fit_until).sum() >= 2:
-                    wide, basis, measure, reported = frame, "calendar" if calendar else "fiscal", item, series
-                    break
-            if wide is not None:
+    fiscal = _wide(ticker, calendar=False)
+    december = fiscal.attrs.get("december_year_end", False)
+    cal = fiscal if december else _wide(ticker, calendar=True)
+    frames = [(fiscal, "calendar")] if december else [(cal, "calendar"), (fiscal, "fiscal")]
+    wide, basis, measure, reported, filled = None, None, None, None, []
+    for frame, frame_basis in frames:
+        for item in ("depreciation_amortization", "depreciation"):
+            if frame[item].dropna().empty:  # facts fill the gaps of a line the filings carry, never a whole line
+                continue
+            series, labels = _with_facts(ticker, frame[item].dropna())
+            if (series.index <= fit_until).sum() >= 2:
+                wide, basis, measure, reported, filled = frame, frame_basis, item, series, labels
+                item_used = item
                 break
-        if wide is None:
-            raise InsufficientDataError(f"{ticker}: fewer than two years of reported depreciation up to "
-                                        f"{fit_until}, by calendar or fiscal year")
+        if wide is not None:
+            break
+    if wide is None:
+        raise InsufficientDataError(f"{ticker}: fewer than two years of reported depreciation up to "
+                                    f"{fit_until}, by calendar or fiscal year")
+    source = "SEC EDGAR XBRL" + (f"; years the filings lack from the facts table: {'; '.join(filled)}"
+                                 if filled else "")
+    if filled:
+        measure = f"{measure} ({', '.join(y.split(':')[0] for y in filled)} from the facts table)"
     ppe = wide["ppe_net"].dropna()
     first_da = int(reported.index.min())
     candidates = [y for y in ppe.index if y < first_da or y == ppe.index.min()]
@@ -319,7 +355,7 @@ def company_inputs(ticker: str, fit_until: int = 2021) -> dict:
     investment = capex.reindex(years) + lease.reindex(years).fillna(0.0)
     cal_years = [y for y in cal.index if y > base and pd.notna(cal["capex"].get(y))]
     cal_inv = cal["capex"].reindex(cal_years) + cal["finance_lease_principal_payments"].reindex(cal_years).fillna(0.0)
-    return {"ticker": ticker, "basis": basis, "da_measure": measure, "da_source": source,
+    return {"ticker": ticker, "basis": basis, "da_measure": measure, "da_item": item_used, "da_source": source,
             "investment": investment.rename("investment"), "capex": capex.reindex(years),
             "lease": lease.reindex(years), "reported": reported.rename("reported"), "base_year": base,
             "initial_stock": float(ppe.loc[base]),
@@ -530,8 +566,14 @@ def _decimal_year(date: pd.Timestamp) -> float:
     return date.year + (date - start).days / (366 if date.is_leap_year else 365)
 
 
-def downstream_run_rate() -> dict:
+def downstream_run_rate(min_confidence: str | None = None) -> dict:
     """OpenAI's plus Anthropic's latest run rates from the facts table (`backlog.latest_run_rates`).
+
+    Parameters
+    ----------
+    min_confidence : {"high", "medium", "low"}, optional
+        Consider only facts rated at least this high (``"medium"``: the companies' own statements,
+        leaving out low-confidence press reports).
 
     Returns
     -------
@@ -539,7 +581,7 @@ def downstream_run_rate() -> dict:
         ``usd`` (sum), ``as_of`` (decimal year of the *earlier* of the two dates, so growth is not
         overstated), ``date``, ``rows`` (the facts rows with label, kind and confidence).
     """
-    rows = latest_run_rates(run_rates())
+    rows = latest_run_rates(run_rates(), min_confidence=min_confidence)
     date = rows["point_date"].min()
     return {"usd": float(rows["usd"].sum()), "as_of": _decimal_year(date), "date": date, "rows": rows}
 
@@ -608,33 +650,268 @@ def scenario_grid(calibrations: Sequence[Mapping], run_rate: Mapping, years: Seq
     return pd.DataFrame(rows)
 
 
-def summary(table: pd.DataFrame, existing_year: int | None, total_year: int | None, run_rate: Mapping,
-            years: Sequence[int], central: Mapping = CENTRAL, threshold: float = ERROR_FLAG) -> str:
-    """The chapter's closing paragraph, from `calibration_table` and the two coverage years."""
+# --------------------------------------------------------------------------- coverage range
+
+def stated_lives(calibrations: Sequence[Mapping], lives: pd.Series | None = None) -> dict[str, float]:
+    """Each calibrated company's stated server life (years), from the cited ``current_life_<TICKER>`` rows.
+
+    Parameters
+    ----------
+    calibrations : sequence of dict
+        `calibrate` results.
+    lives : pandas.Series, optional
+        ticker → life (`depreciation.current_lives`); read when omitted.
+    """
+    lives = current_lives() if lives is None else lives
+    missing = [c["ticker"] for c in calibrations if c["ticker"] not in lives.index]
+    if missing:
+        raise ValueChainError(f"no stated server life for {missing} in depreciation_assumptions.csv")
+    return {c["ticker"]: float(lives[c["ticker"]]) for c in calibrations}
+
+
+def coverage_scenarios(calibrations: Sequence[Mapping], run_rate_cases: Mapping[str, Mapping],
+                       years: Sequence[int], life_cases: Mapping[str, Mapping[str, float]],
+                       capex_growths: Sequence[float] = CAPEX_GROWTHS,
+                       revenue_growths: Sequence[float] = REVENUE_GROWTHS) -> pd.DataFrame:
+    """The coverage years under every combination of lives, investment growth, revenue growth and run rate.
+
+    For each combination, `central_projection` gives the combined D&A and `coverage_year` the first
+    year downstream revenue reaches it, for the investment already made (``existing_year``) and
+    with future investment (``total_year``); NA when not reached by the last of ``years``.
+
+    Parameters
+    ----------
+    calibrations : sequence of dict
+        `calibrate` results.
+    run_rate_cases : mapping
+        name → `downstream_run_rate` result (e.g. every source, or company statements only).
+    years : sequence of int
+        Years projected.
+    life_cases : mapping
+        name → (ticker → useful life in years), e.g. the fitted lives and the stated server lives.
+    capex_growths, revenue_growths : sequence of float
+        Growth rates a year (fractions).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lives, run_rate, capex_growth, revenue_growth, existing_year, total_year`` (Int64).
+    """
+    rows = []
+    for lives_name, lives in life_cases.items():
+        for g in capex_growths:
+            proj = central_projection(calibrations, years, g, lives=lives)
+            comb = proj[proj["ticker"] == "combined"].set_index("year")
+            for rr_name, rr in run_rate_cases.items():
+                for rg in revenue_growths:
+                    rows.append({"lives": lives_name, "run_rate": rr_name, "capex_growth": g, "revenue_growth": rg,
+                                 "existing_year": coverage_year(rr["usd"], rg, comb["da_existing"], rr["as_of"]),
+                                 "total_year": coverage_year(rr["usd"], rg, comb["da_total"], rr["as_of"])})
+    out = pd.DataFrame(rows)
+    for col in ("existing_year", "total_year"):
+        out[col] = pd.array([pd.NA if v is None or pd.isna(v) else int(v) for v in out[col]], dtype="Int64")
+    return out
+
+
+def coverage_span(scenarios: pd.DataFrame, column: str, central: Mapping) -> dict:
+    """The range of one coverage year across scenarios, the assumptions at each end, and the central case.
+
+    Each end is described by the scenario reaching it that departs least from ``central`` (in grid
+    steps of each assumption, plus one for each named case that differs), so the end is explained by
+    the smallest change of assumption that produces it.
+
+    Parameters
+    ----------
+    scenarios : pandas.DataFrame
+        `coverage_scenarios` output.
+    column : {"existing_year", "total_year"}
+    central : mapping
+        The central scenario's ``lives, run_rate, capex_growth, revenue_growth``.
+
+    Returns
+    -------
+    dict
+        ``earliest`` (int or None if no scenario covers), ``latest`` (int, or None when some scenario
+        does not cover by the last year), ``earliest_case``, ``latest_case`` (dicts of assumptions),
+        ``central`` (the central scenario's year or None), ``n_scenarios``, ``n_not_covered``.
+
+    Examples
+    --------
+    >>> sc = pd.DataFrame({"lives": ["f", "s"], "run_rate": "r", "capex_growth": 0.15, "revenue_growth": 0.5,
+    ...                    "existing_year": pd.array([2027, pd.NA], dtype="Int64"), "total_year": pd.NA})
+    >>> span = coverage_span(sc, "existing_year", {"lives": "f", "run_rate": "r", "capex_growth": 0.15,
+    ...                                            "revenue_growth": 0.5})
+    >>> span["earliest"], span["latest"], span["latest_case"]["lives"], span["central"]
+    (2027, None, 's', 2027)
+    """
+    keys = ["lives", "run_rate", "capex_growth", "revenue_growth"]
+    steps = {k: (np.diff(sorted(scenarios[k].unique())).min() if scenarios[k].nunique() > 1 else 1.0)
+             for k in ("capex_growth", "revenue_growth")}
+
+    def departure(frame):
+        d = sum((frame[k] != central[k]).astype(float) for k in ("lives", "run_rate"))
+        return d + sum((frame[k] - central[k]).abs() / steps[k] for k in steps)
+
+    def nearest(frame):
+        return frame.assign(_d=departure(frame)).sort_values("_d", kind="stable").iloc[0][keys].to_dict()
+
+    values = scenarios[column]
+    covered = scenarios[values.notna()]
+    open_ = scenarios[values.isna()]
+    hit = scenarios
+    for k in keys:
+        hit = hit[hit[k] == central[k]]
+    central_year = None if hit.empty or pd.isna(hit[column].iloc[0]) else int(hit[column].iloc[0])
+    earliest = None if covered.empty else int(covered[column].min())
+    if open_.empty:
+        latest = int(covered[column].max())
+        latest_case = nearest(covered[covered[column] == latest])
+    else:
+        latest, latest_case = None, nearest(open_)
+    return {"earliest": earliest, "latest": latest,
+            "earliest_case": None if covered.empty else nearest(covered[covered[column] == earliest]),
+            "latest_case": latest_case, "central": central_year, "n_scenarios": len(scenarios),
+            "n_not_covered": len(open_)}
+
+
+# --------------------------------------------------------------------------- reconciliation with booked depreciation
+
+def booked_depreciation(calibrations: Sequence[Mapping]) -> pd.DataFrame:
+    """Depreciation booked in the latest twelve months every company has, on the line each is fitted to.
+
+    The window is the latest calendar quarter in which every company has TTM depreciation on its
+    line (`financials` with ``calendar=True``: each fiscal quarter labelled with the calendar quarter
+    whose end is nearest); ``booked_run_rate`` is the last single quarter of that window times four.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ticker, da_item, calendar_label, fiscal_label, period_end, booked_ttm, booked_run_rate`` (USD).
+
+    Raises
+    ------
+    ValueChainError
+        When the companies share no calendar quarter with TTM depreciation.
+    """
+    items = {c["ticker"]: c["inputs"]["da_item"] for c in calibrations}
+    tickers = list(items)
+    frames = []
+    for freq in ("TTM", "Q"):
+        rows = financials(tickers, freq=freq, calendar=True, metrics=sorted(set(items.values())))
+        rows = rows[rows["metric"] == rows["ticker"].map(items)]
+        frames.append(rows.assign(qi=rows["calendar_year"].astype(int) * 4 + rows["calendar_quarter"].astype(int) - 1))
+    ttm, quarters = frames
+    have = ttm.dropna(subset=["value"])
+    counts = have.groupby("qi")["ticker"].nunique()
+    complete = counts[counts == len(tickers)]
+    if complete.empty:
+        raise ValueChainError(f"no calendar quarter with twelve months of depreciation for all of {tickers}")
+    qi = int(complete.index.max())
+    at = have[have["qi"] == qi].set_index("ticker")
+    last_q = quarters[quarters["qi"] == qi].set_index("ticker")["value"]
+    out = pd.DataFrame({
+        "ticker": tickers, "da_item": [items[t] for t in tickers],
+        "calendar_label": [f"{qi // 4} Q{qi % 4 + 1}"] * len(tickers),
+        "fiscal_label": ["FY" + str(int(at.loc[t, "fiscal_year"])) + " " + str(at.loc[t, "fiscal_period"])
+                         for t in tickers],
+        "period_end": [pd.Timestamp(at.loc[t, "period_end"]) for t in tickers],
+        "booked_ttm": [float(at.loc[t, "value"]) for t in tickers],
+        "booked_run_rate": [float(last_q.get(t, np.nan)) * 4 for t in tickers],
+    })
+    return out
+
+
+def reconciliation(booked: pd.DataFrame, model: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    """The model's depreciation for a year against what was booked, per company and combined.
+
+    Formula: ``<case>_vs_booked = model_<case> / booked_ttm − 1`` (fraction; positive: the model is
+    above the booked twelve months). The combined row adds the companies over the same calendar
+    window; a company lacking a figure makes the combined figure NaN.
+
+    Parameters
+    ----------
+    booked : pandas.DataFrame
+        `booked_depreciation` output.
+    model : mapping
+        case name → (ticker → modelled depreciation, USD), e.g. the 2026 figure under fitted lives.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``booked`` plus ``model_<case>`` and ``<case>_vs_booked`` columns, and a ``combined`` row.
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"ticker": ["A", "B"], "booked_ttm": [100.0, 50.0], "booked_run_rate": [120.0, 60.0]})
+    >>> r = reconciliation(b, {"fitted": {"A": 110.0, "B": 40.0}})
+    >>> r[["ticker", "model_fitted", "fitted_vs_booked"]].round(2).values.tolist()
+    [['A', 110.0, 0.1], ['B', 40.0, -0.2], ['combined', 150.0, 0.0]]
+    """
+    out = booked.copy()
+    for case, values in model.items():
+        out[f"model_{case}"] = out["ticker"].map(lambda t, v=values: v.get(t, np.nan)).astype(float)
+    sums = {c: out[c].sum(min_count=len(out)) for c in out.columns
+            if c.startswith("model_") or c in ("booked_ttm", "booked_run_rate")}
+    shared = {c: out[c].iloc[0] for c in ("calendar_label",) if c in out}
+    out = pd.concat([out, pd.DataFrame([{"ticker": "combined", **shared, **sums}])], ignore_index=True)
+    for case in model:
+        out[f"{case}_vs_booked"] = out[f"model_{case}"] / out["booked_ttm"].where(out["booked_ttm"] != 0) - 1
+    return out
+
+
+def summary(table: pd.DataFrame, spans: Mapping[str, Mapping], recon: pd.DataFrame, cases: Sequence[str],
+            run_rate: Mapping, years: Sequence[int], threshold: float = ERROR_FLAG) -> str:
+    """The chapter's closing paragraph: the out-of-sample test, the coverage ranges and the reconciliation.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        `calibration_table` output.
+    spans : mapping
+        ``{"existing_year": coverage_span(...), "total_year": coverage_span(...)}``.
+    recon : pandas.DataFrame
+        `reconciliation` output.
+    cases : sequence of str
+        The model cases in ``recon`` (first: the fitted lives).
+    run_rate : mapping
+        The central `downstream_run_rate` result.
+    years : sequence of int
+        Years projected.
+    """
     done = table[table["skipped"].fillna("") == ""]
     flagged = done[done["flag"]]
+    y1 = max(years)
+
+    def rng(span):
+        if span["earliest"] is None:
+            return f"not by {y1} in any of the {span['n_scenarios']} scenarios"
+        top = f"{span['latest']}" if span["latest"] is not None else f"later than {y1}"
+        if span["latest"] == span["earliest"]:
+            return f"in {span['earliest']} in every scenario"
+        return f"between {span['earliest']} and {top}"
+
+    def central(span):
+        return f"{span['central']}" if span["central"] is not None else f"not by {y1}"
+
     parts = [
         f"Fitted on reported depreciation up to {int(done['fit_years'].str[-4:].astype(int).max())}, the "
-        f"perpetual-inventory model tracks {len(done)} companies in sample with errors of "
-        + ", ".join(f"{r.ticker} {r.in_sample_mape:.0%}" for r in done.itertuples())
-        + "; out of sample it misses by "
+        "perpetual-inventory model misses the later years by "
         + ", ".join(f"{r.ticker} {r.oos_mape:.0%} ({'over' if r.oos_bias > 0 else 'under'})"
-                    for r in done.itertuples()) + ". "
-        + (f"{len(flagged)} of {len(done)} exceed the {threshold:.0%} flag: a single life fitted to the "
-           "pre-2022 years does not carry over, consistent with the useful-life changes of 2022–2025. "
-           if len(flagged) else f"None exceeds the {threshold:.0%} flag. ")]
-    skipped = table[table["skipped"].fillna("") != ""]
-    if not skipped.empty:
-        parts.append("Skipped: " + "; ".join(skipped["skipped"]) + ". ")
-    y0, y1 = min(years), max(years)
-    rr = f"${run_rate['usd'] / 1e9:,.0f}bn"
+                    for r in done.itertuples()) + "; "
+        + (f"{len(flagged)} of {len(done)} companies exceed the {threshold:.0%} flag, so no single fitted life "
+           "is a forecast. " if len(flagged) else f"none exceeds the {threshold:.0%} flag. ")]
+    ex, tot = spans["existing_year"], spans["total_year"]
     parts.append(
-        f"With each company's fitted life, the model providers' combined run rate ({rr} at "
-        f"{run_rate['date']:%Y-%m}) growing {central['revenue_growth']:.0%} a year "
-        + (f"covers the depreciation of the capex already spent in {existing_year}"
-           if existing_year else f"does not cover the depreciation of the capex already spent by {y1}")
-        + "; with future investment growing "
-        f"{central['capex_growth']:.0%} a year it "
-        + (f"covers total projected depreciation in {total_year}." if total_year
-           else f"does not cover total projected depreciation in {y0}–{y1}."))
+        f"Across the fitted and the stated server lives, investment growing {', '.join(f'{g:.0%}' for g in CAPEX_GROWTHS)} "
+        f"a year and the model providers' revenue {', '.join(f'{g:.0%}' for g in REVENUE_GROWTHS)} a year from "
+        f"two run-rate bases ({ex['n_scenarios']} scenarios), downstream revenue covers the depreciation of the "
+        f"capex already spent {rng(ex)} (fitted central case: {central(ex)}), and total projected depreciation "
+        f"{rng(tot)} (fitted central case: {central(tot)}). ")
+    comb = recon[recon["ticker"] == "combined"].iloc[0]
+    first = cases[0]
+    parts.append(
+        f"For {min(years)} the model gives ${comb[f'model_{first}'] / 1e9:,.0f}bn of depreciation with fitted lives"
+        + "".join(f" and ${comb[f'model_{c}'] / 1e9:,.0f}bn with {c}" for c in cases[1:])
+        + f", against ${comb['booked_ttm'] / 1e9:,.0f}bn booked in the twelve months to calendar "
+        f"{comb['calendar_label']} (the latest quarter annualised: ${comb['booked_run_rate'] / 1e9:,.0f}bn).")
     return "".join(parts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from urllib.parse import urlparse
 
 import pandas as pd
 
@@ -27,7 +28,7 @@ COLUMNS = (
 UNITS = (
     "USD million", "USD billion", "USD billion per month", "percent", "percentage points", "GW", "MW",
     "shares", "USD per share", "USD per GPU-hour", "USD per Superchip-hour", "USD per AI Unit", "years",
-    "count", "ratio", "times per year", "TWD per USD",
+    "count", "ratio", "times per year", "TWD per USD", "TWD billion",
 )
 #: Kinds of source, most direct first (the order breaks ties in `segment_series`).
 KINDS = ("filing", "company statement", "official statistics", "list price", "press report", "estimate")
@@ -39,6 +40,16 @@ NUMBER_COLUMNS = ("value", "value_low", "value_high")
 DATE_COLUMNS = ("period_end", "as_of", "source_date")
 #: A quarterly period label: calendar ``2025-Q1`` or fiscal ``FY2026 Q3``.
 QUARTER_PERIOD = re.compile(r"^(\d{4}-Q[1-4]|FY\d{4} Q[1-4])$")
+#: Note phrase marking a row read from an AI-written digest or automated summary (always rated low).
+DIGEST_MARK = "AI digest"
+#: Note phrase of a mirror-copied row kept at high confidence because its values were checked.
+CHECKED_MARK = "kept high: checked against"
+#: Note phrase of a capex-guidance row whose day is unknown (left out of the event study).
+UNDATED_MARK = "not dated to the day"
+#: A metric that states a plan rather than an actual.
+PLAN_METRIC = re.compile(r"\b(?:plan|outlook|guid\w*|expectation)\b", re.IGNORECASE)
+# A host that is an IPv4 address, or a wildcard-DNS name wrapping one (1.2.3.4.nip.io).
+_IP_HOST = re.compile(r"^(?:\d{1,3}\.){3}\d{1,3}$|(?:^|\.)(?:\d{1,3}\.){3}\d{1,3}\.(?:nip|sslip)\.io$")
 _ISO = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _PRECISION = {1: "year", 2: "month", 3: "day"}
 
@@ -95,6 +106,10 @@ def validate_facts(frame: pd.DataFrame) -> None:
         ends (or with both), a number that does not parse, value_low > value_high, a date that is
         not ISO (``period_end`` must be a full date), an empty source_title or publisher, a URL
         not starting with http:// or https://, or a derived_from id that is not in the table.
+        Sourcing rules (see data/FACTS.md): a row marked as an AI digest (`DIGEST_MARK`) or read
+        on a bare-IP host must be rated low; a high row that says it was read on a mirror must
+        say it was checked (`CHECKED_MARK`); a capex-guidance row (`is_capex_guidance`) dated
+        only to the month or year must say so (`UNDATED_MARK`).
     """
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
@@ -148,6 +163,65 @@ def validate_facts(frame: pd.DataFrame) -> None:
         for ref in filter(None, (s.strip() for s in r["derived_from"].split(";"))):
             if ref not in known:
                 fail("derived_from", f"unknown fact_id {ref!r}")
+        _check_sourcing(r, fail)
+
+
+def _check_sourcing(r: dict, fail) -> None:
+    """The sourcing rules of `validate_facts` for one row of text cells."""
+    host = urlparse(r["url"]).hostname or ""
+    if DIGEST_MARK in r["note"] and r["confidence"] != "low":
+        fail("confidence", f"an {DIGEST_MARK} is a low source, not {r['confidence']!r}")
+    if _IP_HOST.search(host) and r["confidence"] != "low":
+        fail("confidence", f"a bare-IP host ({host}) is a low source, not {r['confidence']!r}")
+    if (r["confidence"] == "high" and "mirror" in (r["note"] + " " + r["publisher"]).lower()
+            and CHECKED_MARK not in r["note"]):
+        fail("confidence", f"a mirror copy is high only if the note says '{CHECKED_MARK} ...'")
+    if (_is_capex_guidance_row(r["metric"], r["claim_id"]) and r["as_of"]
+            and len(_iso_parts(r["as_of"]) or ()) != 3 and UNDATED_MARK not in r["note"]):
+        fail("as_of", f"a capex-guidance statement dated {r['as_of']!r} needs the day, or a note "
+                      f"saying it is '{UNDATED_MARK}'")
+
+
+def _is_capex_guidance_row(metric: str, claim_id: str) -> bool:
+    return bool(PLAN_METRIC.search(metric)) and ("capex" in metric.lower() or claim_id == "B2")
+
+
+def is_capex_guidance(table: pd.DataFrame) -> pd.Series:
+    """True for rows stating a capex plan (a guide, outlook or expectation), not an actual.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows of the facts table (`facts` output or the raw CSV).
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, aligned with ``table``: the metric names a plan, outlook, guide or expectation
+        (`PLAN_METRIC`) and either mentions capex or belongs to claim B2 (which also holds
+        reported capex and cash flows, not guidance).
+    """
+    metric = table["metric"].map(_text)
+    claim = table["claim_id"].map(_text)
+    return pd.Series([_is_capex_guidance_row(m, c) for m, c in zip(metric, claim, strict=True)],
+                     index=table.index, dtype=bool)
+
+
+def is_digest(table: pd.DataFrame) -> pd.Series:
+    """True for rows read from an AI-written digest or automated summary (note carries `DIGEST_MARK`).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows of the facts table.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, aligned with ``table``. Such rows are always rated low, so
+        ``facts(min_confidence="medium")`` already leaves them out.
+    """
+    return table["note"].map(_text).str.contains(DIGEST_MARK, regex=False).astype(bool)
 
 
 def _parse_dates(texts: pd.Series) -> tuple[pd.Series, pd.Series]:

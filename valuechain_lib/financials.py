@@ -6,9 +6,9 @@ import pandas as pd
 
 from .aggregate import calendar_years
 from .errors import UnknownMetricError, ValueChainError
-from .vintage import table as snapshot_table
 from .standardize import canonical_metrics, check_metric
 from .universe import check_tickers
+from .vintage import table as snapshot_table
 
 FREQS = ("Q", "FY", "TTM")
 

@@ -19,15 +19,22 @@ ENTITY_TICKERS = {"Amazon": "AMZN", "Microsoft": "MSFT", "Alphabet": "GOOGL", "M
 USD_SUPPLIERS = ("NVDA", "AMD", "AVGO", "MU", "INTC")
 TWD_SUPPLIER = "TSM"
 SUPPLIERS = (*USD_SUPPLIERS, TWD_SUPPLIER)
-#: The rule behind ``fits_inside_cash``.
+#: The rule behind ``fits_inside_cash``: a plan is set against operating cash flow of its own period.
 FITS_RULE = ("a plan fits inside cash when its guided capex (the point value, or the top of a range) is at or "
-             "below the company's latest trailing-twelve-month operating cash flow in the snapshot")
+             "below the company's operating cash flow over the same period as the plan (the calendar year for a "
+             "calendar-year plan, the fiscal year for a fiscal-year plan): the reported figure once that period "
+             "has been filed; before that, the latest reported trailing-twelve-month operating cash flow grown "
+             "to the period's end at its own rate of growth over the preceding year (an assumption, stated with "
+             "each figure), beside the growth the plan would need")
 #: How the supplier/capex ratio must be read.
 RATIO_LABEL = "upper-bound association"
 _UNIT_SCALE = {"USD billion": 1e9, "USD million": 1e6}
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
 _PLAN_PERIOD = re.compile(r"^FY(\d{4})(?: Q([1-4]))?$")
+#: A claim-B2 facts row is a capex plan when its metric says so; B2 also holds reported results (cash flow,
+#: capex, leases) that are not plans.
+PLAN_METRIC = re.compile(r"\b(?:plan|guide|guidance|expectation|outlook)\b", re.IGNORECASE)
 
 
 def _fy_end_months() -> dict[str, int]:
@@ -39,16 +46,36 @@ def _basis(fy_end_month: int) -> str:
     return "calendar year" if fy_end_month == 12 else f"fiscal year to {_MONTHS[fy_end_month - 1]}"
 
 
+def _plan_basis(period_end: pd.Timestamp, fy_end_month: int) -> str:
+    """The year a plan covers: the company's fiscal year when the plan ends in its fiscal-year-end month,
+    else the calendar year when it ends in December (Microsoft also guides on calendar 2026)."""
+    if pd.isna(period_end) or period_end.month == fy_end_month:
+        return _basis(fy_end_month)
+    return "calendar year" if period_end.month == 12 else _basis(fy_end_month)
+
+
+def period_text(basis: str, year: int) -> str:
+    """Name a plan period in words: ``calendar 2026`` or ``fiscal year to May 2027``.
+
+    Examples
+    --------
+    >>> period_text("fiscal year to May", 2027), period_text("calendar year", 2026)
+    ('fiscal year to May 2027', 'calendar 2026')
+    """
+    return f"calendar {int(year)}" if basis == "calendar year" else f"{basis} {int(year)}"
+
+
 def capex_guidance() -> pd.DataFrame:
     """Each hyperscaler's stated capex plans from the facts table (claim B2), revisions in order.
 
     Returns
     -------
     pandas.DataFrame
-        One row per facts-table row of claim B2 whose entity is a hyperscaler:
+        One row per facts-table row of claim B2 whose entity is a hyperscaler and whose metric names
+        a plan (`PLAN_METRIC`; B2 also holds reported results):
         ``company, ticker, fact_id, plan_period`` (as stated, e.g. ``FY2026`` or ``FY2026 Q1``),
         ``plan_year`` (int), ``plan_scope`` (``year`` or ``quarter``), ``plan_basis`` (``calendar
-        year`` or ``fiscal year to <month>``), ``period_end``, ``value, value_low, value_high`` (USD;
+        year`` or ``fiscal year to <month>``, from the month the plan's period ends), ``period_end``, ``value, value_low, value_high`` (USD;
         NaN where not given), ``qualifier``, ``guided_top`` (value, or high end of a range; USD),
         ``guided_mid`` (value, or range midpoint; USD), ``has_figure`` (False for a wording-only
         plan), ``wording`` (the quoted evidence, else the metric text), ``as_of``, ``as_of_precision``,
@@ -73,7 +100,8 @@ def capex_guidance() -> pd.DataFrame:
     [['GOOGL', 2025, 3]]
     """
     table = facts(claim_id="B2")
-    table = table[table["entity"].isin(list(ENTITY_TICKERS))].copy()
+    table = table[table["entity"].isin(list(ENTITY_TICKERS))
+                  & table["metric"].fillna("").str.contains(PLAN_METRIC)].copy()
     months = _fy_end_months()
     out = pd.DataFrame({"company": table["entity"].astype(str), "fact_id": table["fact_id"].astype(str)})
     out["ticker"] = out["company"].map(ENTITY_TICKERS)
@@ -84,8 +112,9 @@ def capex_guidance() -> pd.DataFrame:
     out["plan_period"] = period.where(period != "", year.astype("Int64").astype(str))
     out["plan_year"] = year.astype("Int64")
     out["plan_scope"] = np.where(parsed[1].notna(), "quarter", "year")
-    out["plan_basis"] = out["ticker"].map(lambda t: _basis(months[t]))
     out["period_end"] = table["period_end"]
+    out["plan_basis"] = [_plan_basis(end, months[t]) for t, end in zip(out["ticker"], out["period_end"],
+                                                                         strict=True)]
     scale = table["unit"].astype(str).map(_UNIT_SCALE)
     for col in ("value", "value_low", "value_high"):
         out[col] = table[col] * scale
@@ -112,16 +141,140 @@ def capex_guidance() -> pd.DataFrame:
     return out
 
 
-def _latest_ttm_ocf(tickers) -> pd.DataFrame:
-    ttm = financials(tickers, freq="TTM", calendar=True, metrics="operating_cash_flow").dropna(subset=["value"])
-    last = ttm.sort_values("period_end").groupby("ticker").tail(1)
-    return pd.DataFrame({
-        "ticker": last["ticker"],
-        "latest_ttm_ocf": last["value"],
-        "latest_ttm_label": [f"{int(y)} Q{int(q)}" for y, q in zip(last["calendar_year"], last["calendar_quarter"],
-                                                                   strict=True)],
-        "latest_ttm_end": last["period_end"],
-    }).set_index("ticker")
+def get_projected_ocf(base_ocf, prior_ocf, quarters_ahead):
+    """Operating cash flow projected to a later date at its own growth over the preceding year.
+
+    Formula: base_ocf × (base_ocf / prior_ocf) ** (quarters_ahead / 4), where base_ocf is a
+    trailing-twelve-month figure and prior_ocf the same company's trailing twelve months one year
+    earlier. Unit: the inputs' currency. NaN where prior_ocf is zero, negative or missing, or
+    quarters_ahead is not positive.
+
+    Parameters
+    ----------
+    base_ocf, prior_ocf : pandas.Series
+        Latest trailing-twelve-month operating cash flow, and the one ending a year before it.
+    quarters_ahead : pandas.Series
+        Calendar quarters from the end of ``base_ocf`` to the end of the period projected.
+
+    Returns
+    -------
+    pandas.Series
+
+    Examples
+    --------
+    >>> get_projected_ocf(pd.Series([120.0]), pd.Series([100.0]), pd.Series([2])).round(4).tolist()
+    [131.4534]
+    """
+    growth = base_ocf / prior_ocf.where(prior_ocf > 0)
+    quarters = quarters_ahead.astype(float).where(quarters_ahead > 0)
+    return base_ocf * growth ** (quarters / 4)
+
+
+def get_growth_needed(plan, base_ocf, quarters_ahead):
+    """Yearly growth of operating cash flow a plan needs to fit inside it by the plan period's end.
+
+    Formula: (plan / base_ocf) ** (4 / quarters_ahead) − 1. Unit: fraction per year. NaN where
+    base_ocf is zero, negative or missing, or quarters_ahead is not positive.
+
+    Parameters
+    ----------
+    plan : pandas.Series
+        Guided capex for the period (USD).
+    base_ocf : pandas.Series
+        Latest trailing-twelve-month operating cash flow (USD).
+    quarters_ahead : pandas.Series
+        Calendar quarters from the end of ``base_ocf`` to the end of the plan period.
+
+    Returns
+    -------
+    pandas.Series
+
+    Examples
+    --------
+    >>> get_growth_needed(pd.Series([144.0]), pd.Series([100.0]), pd.Series([8])).round(4).tolist()
+    [0.2]
+    """
+    quarters = quarters_ahead.astype(float).where(quarters_ahead > 0)
+    return (plan / base_ocf.where(base_ocf > 0)) ** (4 / quarters) - 1
+
+
+def ttm_ocf_base(ttm: pd.DataFrame) -> pd.DataFrame:
+    """Each company's latest trailing-twelve-month operating cash flow and the one a year earlier.
+
+    Parameters
+    ----------
+    ttm : pandas.DataFrame
+        `financials(freq="TTM", calendar=True, metrics="operating_cash_flow")` rows: ``ticker,
+        calendar_year, calendar_quarter, period_end, value``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ticker: ``ocf_base`` (USD), ``ocf_base_end`` (the company's own period end),
+        ``ocf_base_quarter`` (calendar quarter, e.g. ``2026 Q1``), ``ocf_prior`` (the TTM ending four
+        calendar quarters earlier; NaN where the snapshot lacks it) and ``ocf_growth`` (ocf_base /
+        ocf_prior − 1).
+    """
+    ttm = ttm.dropna(subset=["value"]).copy()
+    ttm["q_index"] = ttm["calendar_year"].astype(int) * 4 + ttm["calendar_quarter"].astype(int) - 1
+    last = ttm.sort_values("period_end").groupby("ticker").tail(1).set_index("ticker")
+    by_quarter = ttm.set_index(["ticker", "q_index"])["value"]
+    prior = [by_quarter.get((t, q - 4), np.nan) for t, q in zip(last.index, last["q_index"], strict=True)]
+    out = pd.DataFrame({
+        "ocf_base": last["value"].astype(float),
+        "ocf_base_end": last["period_end"],
+        "ocf_base_quarter": [f"{q // 4} Q{q % 4 + 1}" for q in last["q_index"]],
+        "ocf_base_q_index": last["q_index"].astype(int),
+        "ocf_prior": np.asarray(prior, dtype=float),
+    }, index=last.index)
+    out["ocf_growth"] = out["ocf_base"] / out["ocf_prior"].where(out["ocf_prior"] > 0) - 1
+    return out
+
+
+def match_plans_to_cash(plans: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """Set each plan against operating cash flow of its own period (the rule in `FITS_RULE`).
+
+    Parameters
+    ----------
+    plans : pandas.DataFrame
+        One row per plan: ``ticker``, ``plan_period_end`` (the last day of the plan's period),
+        ``guided_top`` (USD) and ``operating_cash_flow`` (USD, reported for that same period; NaN while
+        it has not been filed).
+    base : pandas.DataFrame
+        `ttm_ocf_base` output, indexed by ticker.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``plans`` with ``ocf_base, ocf_base_end, ocf_base_quarter, ocf_prior, ocf_growth`` (the
+        company's latest TTM and its growth over the preceding year), ``quarters_ahead`` (calendar
+        quarters from that TTM's end to the plan period's end), ``cash_basis`` (``reported`` where the
+        period has been filed, ``projected`` where not), ``ocf_projected`` (`get_projected_ocf`),
+        ``ocf_matched`` (the reported figure, else the projection), ``growth_needed``
+        (`get_growth_needed`; NaN where the period has been filed), ``fits_inside_cash`` (boolean;
+        NA where ``ocf_matched`` or the plan is missing) and ``cash_reason`` (why ``ocf_matched`` is
+        missing, else empty).
+    """
+    out = plans.join(base, on="ticker")
+    end_q = calendar_quarter(out["plan_period_end"])
+    end_index = end_q["calendar_year"].astype(float) * 4 + end_q["calendar_quarter"].astype(float) - 1
+    out["quarters_ahead"] = end_index - out["ocf_base_q_index"]
+    reported = out["operating_cash_flow"].notna()
+    out["cash_basis"] = np.where(reported, "reported", "projected")
+    out["ocf_projected"] = get_projected_ocf(out["ocf_base"], out["ocf_prior"], out["quarters_ahead"]).where(
+        ~reported)
+    out["ocf_matched"] = out["operating_cash_flow"].where(reported, out["ocf_projected"])
+    out["growth_needed"] = get_growth_needed(out["guided_top"], out["ocf_base"], out["quarters_ahead"]).where(
+        ~reported)
+    fits = (out["guided_top"] <= out["ocf_matched"]).astype("boolean")
+    out["fits_inside_cash"] = fits.where(out["guided_top"].notna() & out["ocf_matched"].notna(), pd.NA)
+    reason = np.select(
+        [reported, out["ocf_base"].isna(), ~(out["quarters_ahead"] > 0), ~(out["ocf_prior"] > 0)],
+        ["", "no trailing operating cash flow in the snapshot",
+         "the period ended but its year is not in the snapshot",
+         "no positive trailing operating cash flow a year before the latest"], default="")
+    out["cash_reason"] = np.where(out["ocf_matched"].isna(), reason, "")
+    return out.drop(columns=["ocf_base_q_index"])
 
 
 def _actuals_wide(rows: pd.DataFrame, year_col: str) -> pd.DataFrame:
@@ -140,7 +293,8 @@ def guidance_vs_cash(since: int = 2022) -> pd.DataFrame:
     calendar-aligned quarters). Microsoft (year to June) and Oracle (year to May) guide on their
     fiscal years, so those plans are set beside the matching fiscal-year actuals
     (``financials(freq="FY")``) in extra rows whose ``basis`` says so; a fiscal plan is never
-    compared with a calendar year.
+    compared with a calendar year, nor a calendar plan with a fiscal year. Each plan is compared
+    with operating cash flow of its own period (`FITS_RULE`, `match_plans_to_cash`).
 
     Parameters
     ----------
@@ -154,11 +308,13 @@ def guidance_vs_cash(since: int = 2022) -> pd.DataFrame:
         2026)``), ``capex`` and ``operating_cash_flow`` (USD, positive; NaN while the year is
         incomplete), ``period_start``, ``period_end``, the latest plan for that period
         (``fact_id, guided_value, guided_low, guided_high, guided_top, guided_mid, qualifier,
-        guidance_as_of, revision, n_revisions, kind, confidence, label, includes_finance_leases``;
-        NaN where there is none), ``latest_ttm_ocf`` with ``latest_ttm_label`` (calendar quarter
-        of the company's latest trailing twelve months in the snapshot), ``fits_inside_cash``
-        (`FITS_RULE`; NA without a numeric plan) and ``capex_minus_guided_mid`` (USD, where both
-        exist). Quarter-only and wording-only plans are not matched here (see `capex_guidance`).
+        guidance_as_of, revision, n_revisions, kind, confidence, label, includes_finance_leases,
+        plan_period_end``; NaN where there is none), ``period_text`` (``calendar 2026``, ``fiscal
+        year to May 2027``), the comparison with cash of the same period in rows with a plan
+        (`match_plans_to_cash`: ``ocf_base, ocf_base_end, ocf_base_quarter, ocf_prior, ocf_growth,
+        quarters_ahead, cash_basis, ocf_projected, ocf_matched, growth_needed, fits_inside_cash,
+        cash_reason``; `FITS_RULE`) and ``capex_minus_guided_mid`` (USD, where both exist).
+        Quarter-only and wording-only plans are not matched here (see `capex_guidance`).
 
     Examples
     --------
@@ -174,7 +330,7 @@ def guidance_vs_cash(since: int = 2022) -> pd.DataFrame:
     cal = financials(tickers, freq="FY", calendar=True, metrics=["capex", "operating_cash_flow"])
     frame = _actuals_wide(cal, "calendar_year").assign(basis="calendar year")
     frame["period_label"] = frame["year"].astype(int).astype(str)
-    fiscal_tickers = sorted({t for t in latest["ticker"] if months[t] != 12})
+    fiscal_tickers = sorted(set(latest.loc[latest["plan_basis"] != "calendar year", "ticker"]))
     pieces = [frame]
     if fiscal_tickers:
         fy = financials(fiscal_tickers, freq="FY", metrics=["capex", "operating_cash_flow"])
@@ -197,15 +353,19 @@ def guidance_vs_cash(since: int = 2022) -> pd.DataFrame:
     plan_cols = latest.rename(columns={"value": "guided_value", "value_low": "guided_low",
                                        "value_high": "guided_high", "as_of": "guidance_as_of",
                                        "plan_basis": "basis"})
-    plan_cols = plan_cols.assign(year=plan_cols["plan_year"].astype(int))[
-        ["ticker", "basis", "year", "fact_id", "guided_value", "guided_low", "guided_high", "guided_top",
-         "guided_mid", "qualifier", "guidance_as_of", "revision", "n_revisions", "kind", "confidence", "label",
-         "includes_finance_leases"]]
+    plan_cols = plan_cols.assign(year=plan_cols["plan_year"].astype(int), plan_period_end=plan_cols["period_end"])[
+        ["ticker", "basis", "year", "fact_id", "plan_period_end", "guided_value", "guided_low", "guided_high",
+         "guided_top", "guided_mid", "qualifier", "guidance_as_of", "revision", "n_revisions", "kind", "confidence",
+         "label", "includes_finance_leases"]]
     frame = frame.merge(plan_cols, on=["ticker", "basis", "year"], how="left")
-    frame = frame.join(_latest_ttm_ocf(tickers), on="ticker")
+    frame["period_text"] = [period_text(b, y) for b, y in zip(frame["basis"], frame["year"], strict=True)]
+    ttm = financials(tickers, freq="TTM", calendar=True, metrics="operating_cash_flow")
     has_plan = frame["guided_top"].notna()
-    fits = (frame["guided_top"] <= frame["latest_ttm_ocf"]).astype("boolean")
-    frame["fits_inside_cash"] = fits.where(has_plan, pd.NA)
+    matched = match_plans_to_cash(frame[has_plan], ttm_ocf_base(ttm))
+    frame = frame.join(matched[[c for c in matched.columns if c not in frame.columns]])
+    frame["fits_inside_cash"] = frame["fits_inside_cash"].astype("boolean")
+    frame["cash_basis"] = frame["cash_basis"].fillna("")
+    frame["cash_reason"] = frame["cash_reason"].fillna("")
     frame["capex_minus_guided_mid"] = frame["capex"] - frame["guided_mid"]
     order = ["ticker", "basis", "year", "period_label", "capex", "operating_cash_flow", "period_start",
              "period_end"]
@@ -234,8 +394,11 @@ def _nvidia_data_center() -> pd.DataFrame:
                      fact_id=seg["fact_id"].astype(str), calendar_year=cal["calendar_year"].astype(int),
                      calendar_quarter=cal["calendar_quarter"].astype(int))
     grouped = seg.groupby("calendar_year")
+    first_end, last_end = grouped["period_end"].min(), grouped["period_end"].max()
     out = pd.DataFrame({
         "nvidia_dc_quarters": grouped["calendar_quarter"].nunique(),
+        "nvidia_dc_period": ("Nvidia's quarters ending " + first_end.dt.strftime("%Y-%m-%d") + " to "
+                             + last_end.dt.strftime("%Y-%m-%d")),
         "nvidia_data_center": grouped["usd"].sum(),
         "nvidia_dc_fact_ids": grouped["fact_id"].agg(lambda s: ", ".join(s.astype(str))),
         "nvidia_dc_lowest_confidence": grouped["confidence"].agg(
@@ -270,7 +433,11 @@ def spenders_to_suppliers(start_year: int = 2019) -> pd.DataFrame:
           ``upstream_excluded``);
         - ``nvidia_data_center`` (USD; Nvidia's Data Center segment from the facts table summed to
           calendar years where all four quarters are cited; a part of ``revenue_NVDA``, never added
-          to the totals), ``nvidia_dc_fact_ids``, ``nvidia_dc_lowest_confidence``;
+          to the totals), ``nvidia_dc_fact_ids``, ``nvidia_dc_lowest_confidence``,
+          ``nvidia_dc_period`` (the dates of Nvidia's own quarters summed, e.g. ``Nvidia's quarters
+          ending 2025-04-27 to 2026-01-25``);
+        - ``tsmc_gap``: why TSMC is left out of a year's USD totals (``no TWD/USD rate cited for
+          2024``, ``no FY2025 annual report in the snapshot``), else empty;
         - ``ratio_upper_bound`` = upstream_total / capex_total, ``ratio_ex_tsmc`` =
           upstream_total_ex_tsmc / capex_total, ``ratio_with_tsmc`` (``ratio_upper_bound`` only in
           years where TSMC is converted, so a line of it never silently drops TSMC),
@@ -280,8 +447,11 @@ def spenders_to_suppliers(start_year: int = 2019) -> pd.DataFrame:
     -----
     The ratio is an **upper-bound association, not an attribution**: suppliers also sell to other
     customers (PCs, phones, cars, other clouds), hyperscaler capex also buys land, buildings and power
-    gear, and TSMC's revenue partly reappears in Nvidia's, AMD's and Broadcom's cost of sales (so the
-    sum double-counts). A zero or missing input gives NaN.
+    gear, and the supplier sum double-counts: TSMC's revenue partly reappears in Nvidia's, AMD's and
+    Broadcom's cost of sales, and Micron's (like SK hynix's) high-bandwidth memory is inside Nvidia's
+    cost of goods, so adding memory and GPU revenue counts the same dollar twice. Nvidia's Data
+    Center revenue beside hyperscaler capex is an association too: Nvidia sells to many other
+    buyers. A zero or missing input gives NaN.
 
     Examples
     --------
@@ -324,11 +494,16 @@ def spenders_to_suppliers(start_year: int = 2019) -> pd.DataFrame:
         np.where(out["revenue_TSM_twd"].notna(), "TSM (kept in TWD: no cited annual TWD/USD rate)",
                  "TSM (no annual revenue in the snapshot)"),
         "")
+    out["tsmc_gap"] = [
+        "" if pd.notna(out.at[y, "revenue_TSM"])
+        else f"no TWD/USD rate cited for {y}" if pd.notna(out.at[y, "revenue_TSM_twd"])
+        else f"no FY{y} annual report in the snapshot" for y in years]
     dc = _nvidia_data_center().reindex(years)
     out["nvidia_data_center"] = dc["nvidia_data_center"].to_numpy(dtype=float)
     out["nvidia_dc_fact_ids"] = dc["nvidia_dc_fact_ids"].where(dc["nvidia_data_center"].notna(), "").fillna("")
     out["nvidia_dc_lowest_confidence"] = dc["nvidia_dc_lowest_confidence"].where(
         dc["nvidia_data_center"].notna(), "").fillna("")
+    out["nvidia_dc_period"] = dc["nvidia_dc_period"].where(dc["nvidia_data_center"].notna(), "").fillna("")
     denom = out["capex_total"].where(out["capex_total"] != 0)
     out["ratio_upper_bound"] = out["upstream_total"] / denom
     out["ratio_ex_tsmc"] = out["upstream_total_ex_tsmc"] / denom
@@ -336,6 +511,69 @@ def spenders_to_suppliers(start_year: int = 2019) -> pd.DataFrame:
     out["nvidia_dc_to_capex"] = out["nvidia_data_center"] / denom
     out["ratio_label"] = RATIO_LABEL
     return out
+
+
+#: Why supplier revenue beside hyperscaler capex is not an attribution, for notes and sentences.
+DOUBLE_COUNT_NOTE = ("The supplier sum counts some dollars twice: TSMC's revenue partly reappears in Nvidia's, "
+                     "AMD's and Broadcom's cost of sales, and Micron's (like SK hynix's) high-bandwidth memory is "
+                     "inside Nvidia's cost of goods, so adding memory and GPU revenue counts the same dollar twice.")
+NVIDIA_DC_NOTE = ("Nvidia's Data Center revenue beside hyperscaler capex is an association, not an attribution: "
+                  "Nvidia sells to many buyers besides these five (other clouds, neoclouds, model developers, "
+                  "enterprises, governments), and the five also buy from others.")
+
+
+def tsmc_gap_text(money: pd.DataFrame, years=None) -> str:
+    """Name the years TSMC is left out of the USD totals, with the reason for each.
+
+    Parameters
+    ----------
+    money : pandas.DataFrame
+        `spenders_to_suppliers` output.
+    years : iterable of int, optional
+        Calendar years to consider (default: every year with a capex total).
+
+    Returns
+    -------
+    str
+        E.g. ``"TSMC left out of 2024 (no TWD/USD rate cited for 2024) and 2025 (no FY2025 annual
+        report in the snapshot)"``; empty when TSMC is in every year.
+    """
+    rows = money[money["capex_total"].notna()] if years is None else money.loc[list(years)]
+    rows = rows[rows["tsmc_gap"] != ""]
+    parts = [f"{y} ({r})" for y, r in rows["tsmc_gap"].items()]
+    if not parts:
+        return ""
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"TSMC left out of {listed}"
+
+
+def _bn(x: float) -> str:
+    return f"${x / 1e9:,.0f}bn"
+
+
+def plan_vs_cash_text(row) -> str:
+    """One plan set against operating cash flow of its own period, in words.
+
+    Parameters
+    ----------
+    row : pandas.Series or namedtuple
+        A `guidance_vs_cash` row with a plan.
+
+    Returns
+    -------
+    str
+        E.g. ``"AMZN calendar 2026: plan $200bn vs $181bn projected (the twelve months to
+        2026-03-31, $149bn, grown for 3 quarters at its rate over the preceding year, +30% a year;
+        the plan needs +49% a year)"``.
+    """
+    head = f"{row.ticker} {row.period_text}: plan {_bn(row.guided_top)} vs "
+    if row.cash_basis == "reported":
+        return head + f"{_bn(row.ocf_matched)} reported for the same period"
+    if pd.isna(row.ocf_matched):
+        return head + f"no operating cash flow for the same period ({row.cash_reason})"
+    return head + (f"{_bn(row.ocf_matched)} projected (the twelve months to {row.ocf_base_end:%Y-%m-%d}, "
+                   f"{_bn(row.ocf_base)}, grown for {int(row.quarters_ahead)} quarters at its rate over the "
+                   f"preceding year, {row.ocf_growth:+.0%} a year; the plan needs {row.growth_needed:+.0%} a year)")
 
 
 def flow_summary(money: pd.DataFrame, gvc: pd.DataFrame) -> str:
@@ -347,32 +585,45 @@ def flow_summary(money: pd.DataFrame, gvc: pd.DataFrame) -> str:
         `spenders_to_suppliers` output.
     gvc : pandas.DataFrame
         `guidance_vs_cash` output.
+
+    Returns
+    -------
+    str
     """
     full = money.dropna(subset=["capex_total", "upstream_total_ex_tsmc"])
     first, last = full.index[0], full.index[-1]
     f, lrow = full.loc[first], full.loc[last]
     text = (
-        f"**Follow the money (B2).** Calendar-year capex of the five hyperscalers rose from "
-        f"${f['capex_total'] / 1e9:,.0f}bn in {first} to ${lrow['capex_total'] / 1e9:,.0f}bn in {last}; the "
-        f"revenue of Nvidia, AMD, Broadcom, Micron and Intel went from ${f['upstream_total_ex_tsmc'] / 1e9:,.0f}bn "
-        f"to ${lrow['upstream_total_ex_tsmc'] / 1e9:,.0f}bn, so their revenue per dollar of hyperscaler capex "
-        f"moved from {f['ratio_ex_tsmc']:.2f} to {lrow['ratio_ex_tsmc']:.2f} (an {RATIO_LABEL}, not an "
-        f"attribution)."
+        f"**Follow the money (B2).** Capex of the five hyperscalers rose from {_bn(f['capex_total'])} in calendar "
+        f"{first} to {_bn(lrow['capex_total'])} in calendar {last}; the revenue of Nvidia, AMD, Broadcom, Micron "
+        f"and Intel over the same calendar years went from {_bn(f['upstream_total_ex_tsmc'])} to "
+        f"{_bn(lrow['upstream_total_ex_tsmc'])}, so their revenue per dollar of hyperscaler capex moved from "
+        f"{f['ratio_ex_tsmc']:.2f} to {lrow['ratio_ex_tsmc']:.2f} (an {RATIO_LABEL}, not an attribution; "
+        f"it also counts memory inside GPUs twice)."
     )
     dc = money.dropna(subset=["nvidia_dc_to_capex"])
     if not dc.empty:
         y = dc.index[-1]
-        text += (f" Nvidia's Data Center segment alone took in ${dc.at[y, 'nvidia_data_center'] / 1e9:,.0f}bn in "
-                 f"{y}, {dc.at[y, 'nvidia_dc_to_capex']:.0%} of that year's hyperscaler capex.")
+        text += (f" Nvidia's Data Center segment took in {_bn(dc.at[y, 'nvidia_data_center'])} in calendar {y} "
+                 f"({dc.at[y, 'nvidia_dc_period']}), an amount equal to {dc.at[y, 'nvidia_dc_to_capex']:.0%} of "
+                 f"that year's hyperscaler capex: an association, not an attribution, since Nvidia also sells to "
+                 f"many other buyers.")
     plans = gvc.dropna(subset=["guided_top"])
-    future = plans[plans["capex"].isna()]
-    if not future.empty:
-        fit = future[future["fits_inside_cash"] == True]  # noqa: E712 - nullable boolean
-        over = future[future["fits_inside_cash"] == False]  # noqa: E712
-        def names(rows):
-            return ", ".join(f"{r.ticker} {r.period_label} (${r.guided_top / 1e9:,.0f}bn vs "
-                             f"${r.latest_ttm_ocf / 1e9:,.0f}bn)" for r in rows.itertuples())
-        text += (f" Of the {len(future)} latest plans for periods not yet complete, {len(fit)} fit inside the "
-                 f"company's latest trailing operating cash flow" + (f" ({names(fit)})" if len(fit) else "")
-                 + f" and {len(over)} exceed it" + (f" ({names(over)})" if len(over) else "") + ".")
+    for basis, intro in (("reported", "periods already filed, against reported operating cash flow of the same "
+                                      "period"),
+                         ("projected", "periods not yet filed, against operating cash flow of the same period "
+                                       "projected from the company's latest twelve months at its growth over the "
+                                       "year before")):
+        rows = plans[plans["cash_basis"] == basis]
+        if rows.empty:
+            continue
+        over = rows[rows["fits_inside_cash"].fillna(True).eq(False)]
+        untested = int(rows["fits_inside_cash"].isna().sum())
+        text += (f" Of the {len(rows)} latest plans for {intro}, {len(over)} "
+                 + ("exceeds" if len(over) == 1 else "exceed") + " it"
+                 + (": " + "; ".join(plan_vs_cash_text(r) for r in over.itertuples()) if len(over) else "")
+                 + (f" ({untested} cannot be compared: "
+                    + "; ".join(plan_vs_cash_text(r) for r in rows[rows['fits_inside_cash'].isna()].itertuples())
+                    + ")" if untested else "")
+                 + ".")
     return text

@@ -17,8 +17,8 @@ assumption with a range and a rationale, are in ``data/gpu_assumptions.csv`` (`l
 
 The formula functions are pure: scalars, numpy arrays or pandas Series in, the same out; a zero
 denominator gives NaN. `unit_economics`, `margin_grid`, `calibrate_to_reported` and
-`required_for_margin` apply them to scenario frames; `verdict_a1` and `verdict_a2` give the claims
-ledger its verdicts.
+`required_for_margin` apply them to scenario frames; `score_a1` and `score_a2` are the rules of
+claims A1 and A2, and `verdict_a1` and `verdict_a2` run them for the claims ledger.
 
 References
 ----------
@@ -35,10 +35,11 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from . import vintage
 from .errors import ValueChainError
 from .facts import facts
 from .paths import data_dir
-from .verdicts import Verdict
+from .verdicts import Verdict, less_than
 
 __all__ = [
     "ASSUMPTION_COLUMNS",
@@ -72,9 +73,10 @@ __all__ = [
     "requirement_table",
     "unit_economics",
     "validate_assumptions",
+    "score_a1",
+    "score_a2",
     "verdict_a1",
     "verdict_a2",
-    "verdict_markdown",
 ]
 
 #: Hours in a (non-leap) year: a unit conversion, not an assumption.
@@ -849,79 +851,98 @@ def model_source_line(assumptions=None, facts_table: pd.DataFrame | None = None)
 
 
 # --------------------------------------------------------------------------- verdicts
-def verdict_a1(thin_margin_threshold: float = 0.20, assumptions=None,
-               facts_table: pd.DataFrame | None = None) -> Verdict:
-    """Verdict on A1 ("renting out GPUs earns thin margins") from Oracle's reported margin.
+def score_a1(figures: Mapping, thin_margin_threshold: float = 0.20) -> Verdict:
+    """Verdict on A1: renting out GPUs earns thin margins.
 
-    Rule: *supported* when the reported gross margin (F03) is below ``thin_margin_threshold``,
-    *not supported* otherwise. The summary names the figure a press report with its confidence,
-    gives the margin after the depreciation the report says was left out (F06), Oracle's reply
-    (F07) and the model's calibration (`calibrate_to_reported` at the central utilization).
+    The claim, as the essay states it: the gross margin on renting out Nvidia GPUs, per the press
+    report on Oracle, is thin. Rule: *supported* when the reported gross margin (F03) is below
+    ``thin_margin_threshold``, *not supported* at or above it.
+
+    Parameters
+    ----------
+    figures : mapping
+        `oracle_figures` output: ``reported_margin``, ``left_out_points``, ``after_left_out``,
+        ``reply_low``, ``reply_high``, ``quarter_end`` and ``rows`` (the facts rows by key).
+    thin_margin_threshold : float, default 0.20
+        A gross margin below this, as a fraction, is thin.
+
+    Returns
+    -------
+    Verdict
+        ``measured`` = the reported margin (unit ``share``); the distance to a flip is in points.
+    """
+    o, rows = figures, figures["rows"]
+    margin_row = rows["gross_margin"]
+    quarter_end = pd.Timestamp(o["quarter_end"])
+    period = f"{margin_row['period']}, " if pd.notna(margin_row.get("period")) and margin_row.get("period") else ""
+    compared = less_than(float(o["reported_margin"]), thin_margin_threshold, unit="share",
+                         measure=f"gross margin reported on Oracle's Nvidia-GPU rentals, quarter to "
+                                 f"{quarter_end:%Y-%m-%d} ({margin_row['fact_id']}, press report)")
+    side = "below" if compared["status"] == "supported" else "at or above"
+    summary = (
+        f"The gross margin reported on Oracle's Nvidia-GPU rentals in its quarter to {quarter_end:%B %Y} "
+        f"({period}Oracle's fiscal calendar) was about {o['reported_margin']:.0%} ({_tag(margin_row)}), {side} the "
+        f"{thin_margin_threshold:.0%} threshold for a thin margin. Counting the depreciation the report says was "
+        f"left out (about {o['left_out_points'] * 100:.0f} points, {_tag(rows['left_out_depreciation'])}) leaves "
+        f"about {o['after_left_out']:.0%}. Oracle's reply that AI-infrastructure contracts can earn "
+        f"{o['reply_low'] * 100:.0f}–{o['reply_high']:.0%} ({_tag(rows['oracle_reply'])}, known only as reported) "
+        "is a claim about future contracts, not a reported result."
+    )
+    numbers = {"reported_margin": o["reported_margin"], "left_out_points": o["left_out_points"],
+               "margin_after_left_out": o["after_left_out"], "threshold": thin_margin_threshold,
+               "oracle_reply_low": o["reply_low"], "oracle_reply_high": o["reply_high"]}
+    return Verdict(
+        summary=summary, **compared, numbers={k: float(v) for k, v in numbers.items()},
+        sources="; ".join(f"{r['fact_id']} ({r['kind']}, {r['confidence']} confidence, {r['publisher']})"
+                          for r in (margin_row, rows["left_out_depreciation"], rows["oracle_reply"])),
+        data_through=f"{quarter_end:%Y-%m-%d} (Oracle, {margin_row['fact_id']})",
+    )
+
+
+def verdict_a1(thin_margin_threshold: float = 0.20, facts_table: pd.DataFrame | None = None) -> Verdict:
+    """Verdict on A1 from the facts table (rule in `score_a1`).
 
     Parameters
     ----------
     thin_margin_threshold : float, default 0.20
-        A gross margin below this is "thin": the top of the range the same report gives for the
-        prior year (F04b, slightly over 20%) and well under a cloud segment's usual margin.
-    assumptions : pandas.DataFrame or mapping, optional
-        For the calibration sentence; default `load_assumptions`.
+        From the claims ledger: the top of the range the same report gives for the prior year
+        (F04b, slightly over 20%) and well under a cloud segment's usual margin.
     facts_table : pandas.DataFrame, optional
-        Default ``facts(claim_id="A1")``.
+        Default ``facts(claim_id="A1")`` (as published by the ledger's date, if one is set).
 
     Returns
     -------
     Verdict
     """
-    o = oracle_figures(facts_table)
-    rows = o["rows"]
-    cal = calibrate_to_reported(assumptions, o["reported_margin"], o["left_out_points"],
-                                solve_for="price_usd_per_gpu_hour")
-    status = "supported" if o["reported_margin"] < thin_margin_threshold else "not supported"
-    side = "below" if status == "supported" else "at or above"
-    quarter = pd.Timestamp(o["quarter_end"]).strftime("%B %Y")
-    summary = (
-        f"The gross margin reported on Oracle's Nvidia-GPU rentals in the quarter to {quarter} was "
-        f"about {o['reported_margin']:.0%} ({_tag(rows['gross_margin'])}), {side} the "
-        f"{thin_margin_threshold:.0%} threshold for a thin margin. Counting the depreciation the report says was "
-        f"left out (about {o['left_out_points'] * 100:.0f} points, {_tag(rows['left_out_depreciation'])}) leaves "
-        f"about {o['after_left_out']:.0%}. Oracle's reply that AI-infrastructure contracts can earn "
-        f"{o['reply_low'] * 100:.0f}–{o['reply_high']:.0%} ({_tag(rows['oracle_reply'])}, known only as reported) is a "
-        f"claim about future contracts, not a reported result. The model reproduces both reported figures at "
-        f"{cal['utilization']:.0%} utilization with a price of ${cal['price_usd_per_gpu_hour']:.2f} per GPU-hour "
-        f"and {cal['excluded_depreciation_share']:.0%} of depreciation left out of the reported figure."
-    )
-    return Verdict(
-        status=status, summary=summary,
-        numbers={k: float(v) for k, v in {"reported_margin": o["reported_margin"], "left_out_points": o["left_out_points"],
-                 "margin_after_left_out": o["after_left_out"], "threshold": thin_margin_threshold,
-                 "oracle_reply_low": o["reply_low"], "oracle_reply_high": o["reply_high"],
-                 "calibrated_price": cal["price_usd_per_gpu_hour"], "calibrated_utilization": cal["utilization"],
-                 "excluded_depreciation_share": cal["excluded_depreciation_share"]}.items()},
-        sources="; ".join(f"{r['fact_id']} ({r['kind']}, {r['confidence']} confidence, {r['publisher']})"
-                          for r in (rows["gross_margin"], rows["left_out_depreciation"], rows["oracle_reply"]))
-                + "; model inputs in data/gpu_assumptions.csv",
-    )
+    return score_a1(oracle_figures(facts_table), thin_margin_threshold)
 
 
-def verdict_a2(assumptions=None) -> Verdict:
-    """Verdict on A2 ("utilization drives cloud GPU profitability"): not testable with public data.
+#: Why A2 cannot be tested, whatever the model shows.
+A2_REASON = ("No citable source gives Oracle's GPU utilization: the essay's {low}–{high} range was not found in "
+             "one, and no cloud discloses the share of GPU-hours it bills.")
 
-    No citable source gives Oracle's (or any cloud's) GPU utilization: the essay's 60–90% was not
-    found, and no company discloses the share of GPU-hours it bills. The summary adds what the model
-    shows: the fully loaded margin at the ends of the utilization range, the points gained per 10
-    points of utilization, and the break-even utilization, all at the central inputs.
+
+def score_a2(assumptions: pd.DataFrame) -> Verdict:
+    """Verdict on A2: utilization drives cloud GPU profitability (Oracle at 60–90% of capacity).
+
+    The claim, as the essay states it: Oracle's data centres run at 60–90% utilization, and that
+    utilization drives the profitability of renting GPUs. Rule: *not testable with public data*,
+    since no company discloses its GPU utilization; the summary adds what the model shows at the
+    central inputs: the fully loaded margin at the ends of the utilization range, the points gained
+    per 10 points of utilization, the break-even utilization and the effect of the useful life.
 
     Parameters
     ----------
-    assumptions : pandas.DataFrame, optional
-        Default `load_assumptions`; the utilization range is the ``utilization`` row's low and high.
+    assumptions : pandas.DataFrame
+        A validated assumptions table (`load_assumptions`); the utilization range is the
+        ``utilization`` row's low and high.
 
     Returns
     -------
     Verdict
-        Status ``"not testable with public data"``.
+        Status ``"not testable with public data"``; no measured figure or threshold.
     """
-    table = _as_table(assumptions)
+    table = assumptions
     util = table.set_index("name").loc["utilization"]
     values = central_values(table)
     lo_hi = unit_economics(pd.DataFrame([{**values, "utilization": util["low"]},
@@ -930,15 +951,16 @@ def verdict_a2(assumptions=None) -> Verdict:
     per_ten = (m_hi - m_lo) / (util["high"] - util["low"]) * 0.10
     even = required_for_margin(0.0, table, solve_for="utilization")["solved"]
     life = values["useful_life_years"]
-    lives = margin_grid(table, utilization=[values["utilization"]], useful_life=[shortest_useful_life(table), life])
-    life_gain = lives["gross_margin_including_depreciation"].iloc[-1] - lives["gross_margin_including_depreciation"].iloc[0]
+    shortest = shortest_useful_life(table)
+    lives = margin_grid(table, utilization=[values["utilization"]], useful_life=[shortest, life])
+    life_gain = (lives["gross_margin_including_depreciation"].iloc[-1]
+                 - lives["gross_margin_including_depreciation"].iloc[0])
     summary = (
-        f"No citable source gives Oracle's GPU utilization: the essay's {util['low'] * 100:.0f}–{util['high']:.0%} "
-        f"range was not found in one, and no cloud discloses the share of GPU-hours it bills. In the model "
-        f"(central inputs, ${values['price_usd_per_gpu_hour']:.2f} per GPU-hour, {life:.0f}-year life) the "
-        f"fully loaded gross margin rises from {m_lo:.0%} at {util['low']:.0%} utilization to {m_hi:.0%} at "
-        f"{util['high']:.0%}, about {per_ten * 100:.0f} points per 10 points of utilization, and breaks even "
-        f"at {even:.0%}; stretching the useful life from {shortest_useful_life(table):.0f} to {life:.0f} years adds "
+        A2_REASON.format(low=f"{util['low'] * 100:.0f}", high=f"{util['high']:.0%}")
+        + f" In the model (central inputs, ${values['price_usd_per_gpu_hour']:.2f} per GPU-hour, {life:.0f}-year "
+        f"life) the fully loaded gross margin rises from {m_lo:.0%} at {util['low']:.0%} utilization to "
+        f"{m_hi:.0%} at {util['high']:.0%}, about {per_ten * 100:.0f} points per 10 points of utilization, and "
+        f"breaks even at {even:.0%}; stretching the useful life from {shortest:.0f} to {life:.0f} years adds "
         f"{life_gain * 100:.0f} points at {values['utilization']:.0%}."
     )
     return Verdict(
@@ -949,14 +971,46 @@ def verdict_a2(assumptions=None) -> Verdict:
             "break_even_utilization": even, "life_gain_points": life_gain * 100}.items()},
         sources="model (valuechain_lib.gpu_economics) on data/gpu_assumptions.csv; utilization is a model "
                 "assumption, not a cited figure",
+        data_through=f"{data_as_of(table):%Y-%m-%d} (latest facts-table row behind the model's inputs)",
     )
+
+
+def verdict_a2(assumptions=None) -> Verdict:
+    """Verdict on A2 from the model's assumptions (rule in `score_a2`).
+
+    At a date before the model's cited inputs were published (the ledger's "at the essay's date"),
+    the model cannot be run; the verdict is then the reason alone, with the inputs that were missing.
+
+    Parameters
+    ----------
+    assumptions : pandas.DataFrame, optional
+        Default `load_assumptions`.
+
+    Returns
+    -------
+    Verdict
+        Status ``"not testable with public data"``.
+    """
+    if assumptions is not None:
+        return score_a2(assumptions)
+    try:
+        table = load_assumptions()
+    except AssumptionsError as exc:
+        if vintage.current() is None:
+            raise
+        raw = pd.read_csv(data_dir() / "gpu_assumptions.csv", dtype=str, keep_default_na=False)
+        util = raw.set_index("name").loc["utilization"]
+        low, high = float(util["low"]), float(util["high"])
+        return Verdict(
+            status="not testable with public data",
+            summary=(A2_REASON.format(low=f"{low * 100:.0f}", high=f"{high:.0%}")
+                     + f" The model that shows the sensitivity rests on inputs not yet published by "
+                       f"{vintage.current():%Y-%m-%d} ({exc})."),
+            sources="data/gpu_assumptions.csv; utilization is a model assumption, not a cited figure",
+        )
+    return score_a2(table)
 
 
 def shortest_useful_life(assumptions=None) -> float:
     """The shortest useful life in the assumptions' range (the ``useful_life_years`` row's low)."""
     return float(_as_table(assumptions).set_index("name").at["useful_life_years", "low"])
-
-
-def verdict_markdown(claim_id: str, verdict: Verdict) -> str:
-    """A verdict as the chapters print it: ``**Verdict on A1: supported.** <summary>``."""
-    return f"**Verdict on {claim_id}: {verdict.status}.** {verdict.summary}"

@@ -1,17 +1,21 @@
-"""Margins by company and the profit pool by layer, calendar-aligned (claims A3, A8)."""
+"""Margins by company, the profit pool by layer and the hourglass like for like (claims A3, A8)."""
 
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .aggregate import profit_pool
 from .errors import ValueChainError
+from .facts import CONFIDENCES, SEGMENT_MARGIN_PAIRS, FactsError, facts, label, segment_series
 from .financials import financials
 from .metrics import get_gross_margin, get_gross_profit, get_operating_margin
-from .periods import calendar_quarter_end
+from .periods import calendar_quarter, calendar_quarter_end
 from .universe import universe
-from .verdicts import Verdict, within
+from .verdicts import Verdict, format_distance, format_value, through_text, within
 
 POOL_METRICS = ("revenue", "operating_income")
 
@@ -148,30 +152,22 @@ def company_margins(since_year: int = 2021, freq: str = "TTM") -> pd.DataFrame:
     return wide[cols].sort_values(["ticker", "quarter_end"]).reset_index(drop=True)
 
 
-def latest_margins(margins: pd.DataFrame) -> pd.DataFrame:
-    """The latest calendar quarter of `company_margins` per company."""
-    return margins.sort_values("quarter_end").groupby("ticker").tail(1).sort_values(
-        "operating_margin", ascending=False).reset_index(drop=True)
+def common_quarter_margins(margins: pd.DataFrame) -> pd.DataFrame:
+    """`company_margins` rows for one calendar quarter: the latest one most companies have reached.
 
+    Companies with different fiscal years are compared over the same calendar quarter (each row
+    keeps its own ``fiscal_label`` and ``period_end``); a company that has not reached it is left out.
 
-def hourglass_verdict(pool: pd.DataFrame) -> str:
-    """Return the verdict on claim A8 (value at the ends, the middle squeezed) from `layer_pool`.
-
-    Rule: *supported* when, in the latest calendar quarter, the pooled operating margin of the
-    midstream is below both the upstream's and the downstream's; *mixed* when below one of them;
-    *not supported* when above both. Consolidated figures mix businesses (Amazon's retail, Microsoft's
-    Office), which the chapter shows beside segment figures.
+    Returns
+    -------
+    pandas.DataFrame
+        Rows of that ``quarter_end`` with an operating margin, widest margin first.
     """
-    latest = pool[pool["quarter_end"] == pool["quarter_end"].max()].set_index("layer")["operating_margin"]
-    mid = latest["midstream"]
-    below = int(mid < latest["upstream"]) + int(mid < latest["downstream"])
-    status = {2: "supported", 1: "mixed", 0: "not supported"}[below]
-    quarter = pool["quarter_end"].max()
-    return (
-        f"**Verdict on A8: {status}.** On consolidated figures, in the twelve months to {quarter:%Y-%m-%d} the "
-        f"pooled operating margin was {latest['upstream']:.0%} upstream, {mid:.0%} in the middle and "
-        f"{latest['downstream']:.0%} downstream."
-    )
+    have = margins.dropna(subset=["operating_margin"])
+    latest = have.groupby("ticker")["quarter_end"].max()
+    quarter = latest.mode().min()  # ties: the earlier quarter, which more companies cover
+    return have[have["quarter_end"] == quarter].sort_values("operating_margin", ascending=False).reset_index(
+        drop=True)
 
 
 def verdict_a3(claimed: float = 0.70, tolerance: float = 0.05) -> Verdict:
@@ -222,14 +218,531 @@ def nvidia_verdict(margins: pd.DataFrame, claimed: float = 0.70, tolerance: floa
                    data_through=f"{last['period_end']:%Y-%m-%d} (NVDA)")
 
 
-def _as_verdict(text: str, claim: str, numbers: dict, sources: str):
-    status = text.split(f"Verdict on {claim}: ", 1)[1].split("**", 1)[0].rstrip(".").strip()
-    return Verdict(status=status, summary=text.split("** ", 1)[1].strip(), numbers=numbers, sources=sources)
+# --------------------------------------------------------------------------- A8: the hourglass, like for like
+#: Cloud segments compared in the middle of the hourglass, and the company each belongs to.
+CLOUD_SEGMENTS = {"AWS": "AMZN", "Google Cloud": "GOOGL", "Microsoft Intelligent Cloud": "MSFT"}
+#: Midstream companies without a cloud business to measure: Meta rents out no computing capacity
+#: (its capex serves its own apps and its income is advertising), so it is left out of the cloud views.
+NO_CLOUD_BUSINESS = ("META",)
+#: The model owners the essay puts at the top of the hourglass (private: facts table only).
+MODEL_OWNERS = ("OpenAI", "Anthropic")
+ORACLE_CLOUD = ("Oracle cloud", "cloud revenue (IaaS plus SaaS)")
+_RUN_RATE = re.compile(r"run[- ]rate|annuali[sz]ed|\bARR\b", re.IGNORECASE)
+_MILLION = 1e6
+ROLES = ("bottom", "middle", "top", "beside")
 
 
-def verdict_a8(since_year: int = 2021):
-    """Claim A8 as a `Verdict` (rule in `hourglass_verdict`)."""
-    pool, _ = layer_pool(since_year=since_year)
-    latest = pool[pool["quarter_end"] == pool["quarter_end"].max()].set_index("layer")["operating_margin"]
-    return _as_verdict(hourglass_verdict(pool), "A8", {k: float(v) for k, v in latest.items()},
-                       "SEC EDGAR XBRL filings (10-K, 10-Q)")
+def quarter_label(end) -> str:
+    """A calendar quarter end as ``"2026 Q1"``."""
+    end = pd.Timestamp(end)
+    return f"{end.year} Q{end.quarter}"
+
+
+def window_label(quarters) -> str:
+    """Consecutive calendar quarters as ``"2025 Q3–2026 Q1 (3 quarters)"``."""
+    quarters = sorted(quarters)
+    span = quarter_label(quarters[0]) if len(quarters) == 1 else \
+        f"{quarter_label(quarters[0])}–{quarter_label(quarters[-1])}"
+    return f"{span} ({len(quarters)} quarter{'s' if len(quarters) > 1 else ''})"
+
+
+def _lowest_confidence(values) -> str:
+    return max((str(v) for v in values), key=CONFIDENCES.index)
+
+
+def cloud_segment_quarters(segments=tuple(CLOUD_SEGMENTS)) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Quarterly revenue and operating income of cloud segments by calendar quarter, from the facts table.
+
+    Parameters
+    ----------
+    segments : sequence of str
+        Segment names as in `facts.SEGMENT_MARGIN_PAIRS`.
+
+    Returns
+    -------
+    (rows, missing)
+        ``rows``: one row per segment and quarter with both figures: ``segment, company,
+        calendar_year, calendar_quarter, quarter_end, period, period_end, revenue,
+        operating_income`` (USD), ``operating_margin``, ``confidence`` (the lower of the two
+        figures'), ``kinds``, ``fact_ids`` and ``approximate`` (either figure rounded);
+        ``missing``: segment → why it has no quarter (e.g. not yet published at the
+        `valuechain_lib.vintage.as_of` date).
+    """
+    rows, missing = [], {}
+    for segment in segments:
+        rev_metric, oi_metric = SEGMENT_MARGIN_PAIRS[segment]
+        try:
+            rev = segment_series(segment, rev_metric).set_index("period_end")
+            oi = segment_series(segment, oi_metric).set_index("period_end")
+        except FactsError as exc:
+            missing[segment] = str(exc)
+            continue
+        both = rev.index.intersection(oi.index)
+        if both.empty:
+            missing[segment] = "no quarter with both revenue and operating income in the facts table"
+            continue
+        for end in both:
+            r, o = rev.loc[end], oi.loc[end]
+            if r["unit"] != "USD million" or o["unit"] != "USD million":
+                raise FactsError(f"segment {segment!r} {end:%Y-%m-%d}: figures in {r['unit']} and {o['unit']}, "
+                                 "not USD million")
+            rows.append({"segment": segment, "company": CLOUD_SEGMENTS.get(segment, ""), "period": r["period"],
+                         "period_end": end, "revenue": r["value"] * _MILLION,
+                         "operating_income": o["value"] * _MILLION,
+                         "confidence": _lowest_confidence([r["confidence"], o["confidence"]]),
+                         "kinds": " / ".join(dict.fromkeys([str(r["kind"]), str(o["kind"])])),
+                         "fact_ids": f"{r['fact_id']}, {o['fact_id']}",
+                         "approximate": bool(r["qualifier"] or o["qualifier"])})
+    columns = ["segment", "company", "calendar_year", "calendar_quarter", "quarter_end", "period", "period_end",
+               "revenue", "operating_income", "operating_margin", "confidence", "kinds", "fact_ids", "approximate"]
+    if not rows:
+        return pd.DataFrame(columns=columns), missing
+    out = pd.DataFrame(rows)
+    out = out.join(calendar_quarter(out["period_end"]))
+    out["quarter_end"] = calendar_quarter_end(out["calendar_year"], out["calendar_quarter"])
+    out["operating_margin"] = get_operating_margin(out["operating_income"], out["revenue"])
+    return out[columns].sort_values(["segment", "quarter_end"]).reset_index(drop=True), missing
+
+
+def common_window(quarters: pd.DataFrame, last_end, min_segments: int = 2,
+                  max_quarters: int = 4) -> tuple[list[str], list[pd.Timestamp]]:
+    """Choose the cloud segments and calendar quarters to pool.
+
+    The end is the latest calendar quarter, not after ``last_end``, in which at least
+    ``min_segments`` segments have both figures; the segments are those; the window runs back from
+    the end over up to ``max_quarters`` consecutive quarters in which every one of them has both.
+
+    Parameters
+    ----------
+    quarters : pandas.DataFrame
+        `cloud_segment_quarters` rows (``segment``, ``quarter_end``).
+    last_end : datetime-like
+        The last calendar quarter end allowed (the other layers' latest quarter).
+    min_segments, max_quarters : int
+
+    Returns
+    -------
+    (segments, window)
+        Sorted segment names and the window's calendar quarter ends, oldest first.
+
+    Raises
+    ------
+    ValueChainError
+        When no quarter up to ``last_end`` has ``min_segments`` segments.
+    """
+    have = quarters[quarters["quarter_end"] <= pd.Timestamp(last_end)]
+    counts = have.groupby("quarter_end")["segment"].nunique()
+    enough = counts[counts >= min_segments]
+    if enough.empty:
+        raise ValueChainError(f"A8: no calendar quarter up to {pd.Timestamp(last_end):%Y-%m-%d} with figures for "
+                              f"{min_segments} cloud segments in the facts table")
+    end = enough.index.max()
+    segments = sorted(have.loc[have["quarter_end"] == end, "segment"].unique())
+    present = {s: set(have.loc[have["segment"] == s, "quarter_end"]) for s in segments}
+    window, quarter = [], end
+    while len(window) < max_quarters and all(quarter in present[s] for s in segments):
+        window.append(quarter)
+        quarter = (quarter - pd.offsets.QuarterEnd(1)).normalize()
+    return segments, sorted(window)
+
+
+def segment_latest_year(segment: str) -> dict | None:
+    """A segment's latest fiscal year with both revenue and operating income in the facts table.
+
+    Returns
+    -------
+    dict or None
+        ``period``, ``period_end``, ``revenue``, ``operating_income`` (USD), ``operating_margin``,
+        ``confidence``, ``kinds``, ``fact_ids``; None when no year has both.
+    """
+    rev_metric, oi_metric = SEGMENT_MARGIN_PAIRS[segment]
+    rows = facts(segment=segment)
+    rows = rows[rows["period"].str.fullmatch(r"FY\d{4}").fillna(False) & rows["value"].notna()]
+    rev = rows[rows["metric"] == rev_metric].set_index("period")
+    oi = rows[rows["metric"] == oi_metric].set_index("period")
+    both = rev.index.intersection(oi.index)
+    if both.empty:
+        return None
+    period = max(both, key=lambda p: rev.loc[p, "period_end"])
+    r, o = rev.loc[period], oi.loc[period]
+    return {"period": period, "period_end": r["period_end"], "revenue": r["value"] * _MILLION,
+            "operating_income": o["value"] * _MILLION,
+            "operating_margin": _scalar_margin(o["value"], r["value"]),
+            "confidence": _lowest_confidence([r["confidence"], o["confidence"]]),
+            "kinds": " / ".join(dict.fromkeys([str(r["kind"]), str(o["kind"])])),
+            "fact_ids": f"{r['fact_id']}, {o['fact_id']}"}
+
+
+def oracle_cloud_share() -> dict | None:
+    """Oracle's cloud revenue (IaaS plus SaaS, facts table) as a share of its revenue (filings) in the
+    latest fiscal quarter where both exist; None when there is none.
+
+    Returns
+    -------
+    dict or None
+        ``share``, ``fiscal_label``, ``period_end``, ``fact_id``, ``confidence``.
+    """
+    segment, metric = ORACLE_CLOUD
+    try:
+        cloud = segment_series(segment, metric)
+    except FactsError:
+        return None
+    revenue = financials("ORCL", freq="Q", metrics="revenue").dropna(subset=["value"])
+    revenue = revenue.set_index("period_end")
+    for _, row in cloud.sort_values("period_end", ascending=False).iterrows():
+        if row["period_end"] in revenue.index:
+            total = revenue.loc[row["period_end"]]
+            return {"share": row["value"] * _MILLION / total["value"], "period_end": row["period_end"],
+                    "fiscal_label": f"FY{total['fiscal_year']} {total['fiscal_period']}",
+                    "fact_id": row["fact_id"], "confidence": str(row["confidence"])}
+    return None
+
+
+def _owner_margins(rows: pd.DataFrame) -> pd.DataFrame:
+    """An owner's operating margins from the facts rows: stated margins (percent) and operating
+    income or loss paired with revenue of the same period and unit."""
+    metric = rows["metric"].str.lower()
+    found = []
+    for _, r in rows[metric.str.startswith("operating margin") & (rows["unit"] == "percent")].iterrows():
+        found.append({"margin": r["value"] / 100, "period": r["period"], "as_of": r["as_of"],
+                      "label": label(r), "fact_ids": r["fact_id"], "confidence": str(r["confidence"])})
+    revenue = rows[metric == "revenue"]
+    for _, r in rows[metric.isin(["operating income", "operating loss"])].iterrows():
+        match = revenue[(revenue["period"] == r["period"]) & (revenue["unit"] == r["unit"])]
+        if match.empty or not r["period"]:
+            continue
+        rev = match.iloc[0]
+        income = -abs(r["value"]) if r["metric"].lower() == "operating loss" else r["value"]
+        found.append({"margin": income / rev["value"], "period": r["period"], "as_of": r["as_of"],
+                      "label": f"{label(rev)}; {label(r)}", "fact_ids": f"{rev['fact_id']}, {r['fact_id']}",
+                      "confidence": _lowest_confidence([r["confidence"], rev["confidence"]])})
+    return pd.DataFrame(found, columns=["margin", "period", "as_of", "label", "fact_ids", "confidence"])
+
+
+def model_owner_figures(table: pd.DataFrame | None = None, owners=MODEL_OWNERS) -> pd.DataFrame:
+    """Each model owner's latest cited revenue run rate and, where a source gives one, operating margin.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame, optional
+        `facts` rows (default: the facts table as of the current `vintage` date).
+    owners : sequence of str
+        Entity names exactly as in the table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per owner: ``owner, run_rate`` (USD billion, NaN if none), ``run_rate_label`` (with
+        kind and confidence), ``run_rate_fact``, ``run_rate_as_of``, ``margin`` (fraction, NaN when
+        no cited profit or loss), ``margin_label``, ``margin_period``, ``margin_facts``,
+        ``margin_confidence``, ``margin_as_of``. The latest by ``as_of`` is kept; a run rate is a
+        ``USD billion`` row whose metric names a run rate, annualized revenue or ARR.
+    """
+    table = facts() if table is None else table
+    out = []
+    for owner in owners:
+        rows = table[table["entity"] == owner]
+        rates = rows[(rows["unit"] == "USD billion") & rows["value"].notna()
+                     & rows["metric"].str.contains(_RUN_RATE, na=False)]
+        rates = rates.assign(_c=rates["confidence"].map(CONFIDENCES.index).astype(int))
+        rate = rates.sort_values(["as_of", "_c"], ascending=[True, False]).tail(1)
+        found = _owner_margins(rows).sort_values("as_of").tail(1)
+        out.append({
+            "owner": owner,
+            "run_rate": float(rate["value"].iloc[0]) if len(rate) else np.nan,
+            "run_rate_label": label(rate.iloc[0]) if len(rate) else "",
+            "run_rate_fact": rate["fact_id"].iloc[0] if len(rate) else "",
+            "run_rate_as_of": rate["as_of"].iloc[0] if len(rate) else pd.NaT,
+            "margin": float(found["margin"].iloc[0]) if len(found) else np.nan,
+            "margin_label": found["label"].iloc[0] if len(found) else "",
+            "margin_period": found["period"].iloc[0] if len(found) else "",
+            "margin_facts": found["fact_ids"].iloc[0] if len(found) else "",
+            "margin_confidence": found["confidence"].iloc[0] if len(found) else "",
+            "margin_as_of": found["as_of"].iloc[0] if len(found) else pd.NaT,
+        })
+    return pd.DataFrame(out)
+
+
+@dataclass(frozen=True)
+class Hourglass:
+    """The hourglass of claim A8 over one window of calendar quarters (see `hourglass`).
+
+    Attributes
+    ----------
+    layers : pandas.DataFrame
+        One row per group: ``group, role`` (bottom, middle, top, or beside for context),
+        ``label, revenue, operating_income`` (USD), ``operating_margin, members, basis,
+        confidence, period``.
+    segments : pandas.DataFrame
+        The pooled cloud segments, one row each, summed over the window (as `cloud_segment_quarters`).
+    owners : pandas.DataFrame
+        `model_owner_figures`.
+    quarters : list of pandas.Timestamp
+        The window's calendar quarter ends.
+    excluded : dict
+        Company → why it is not in the consolidated pools (`layer_pool`).
+    not_pooled : dict
+        Cloud segment → why it is not in the cloud pool.
+    through : dict
+        Company, segment or owner → the last period end (or date) its figures cover.
+    sources : str
+    """
+
+    layers: pd.DataFrame
+    segments: pd.DataFrame
+    owners: pd.DataFrame
+    quarters: list
+    excluded: dict = field(default_factory=dict)
+    not_pooled: dict = field(default_factory=dict)
+    through: dict = field(default_factory=dict)
+    sources: str = ""
+
+
+def _scalar_margin(operating_income, revenue) -> float:
+    """Operating income / revenue for two numbers; NaN where revenue is zero or missing."""
+    return float(get_operating_margin(pd.Series([operating_income], dtype=float),
+                                      pd.Series([revenue], dtype=float)).iloc[0])
+
+
+def _sum_row(group, role, label_, revenue, operating_income, members, basis, confidence, period) -> dict:
+    return {"group": group, "role": role, "label": label_, "revenue": revenue, "operating_income": operating_income,
+            "operating_margin": _scalar_margin(operating_income, revenue),
+            "members": members, "basis": basis, "confidence": confidence, "period": period}
+
+
+def _companies_in_window(tickers, quarters) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Quarterly revenue and operating income (USD) of companies with both for every window quarter."""
+    table = financials(freq="Q", calendar=True, metrics=list(POOL_METRICS))
+    table = table[table["ticker"].isin(list(tickers))].copy()
+    table["quarter_end"] = calendar_quarter_end(table["calendar_year"], table["calendar_quarter"])
+    table = table[table["quarter_end"].isin(quarters) & table["value"].notna()]
+    wide = table.pivot_table(index=["ticker", "quarter_end"], columns="metric", values="value", aggfunc="sum")
+    ends = table.groupby(["ticker", "quarter_end"])["period_end"].max()
+    kept, excluded = [], {}
+    for ticker in tickers:
+        got = wide.loc[ticker].dropna() if ticker in wide.index.get_level_values(0) else pd.DataFrame()
+        lacking = len(quarters) - len(got)
+        if lacking or set(POOL_METRICS) - set(got.columns):
+            excluded[ticker] = f"lacks revenue or operating income in {lacking} of {len(quarters)} window quarters"
+        else:
+            kept.append(ticker)
+    rows = wide.loc[kept].reset_index() if kept else pd.DataFrame(columns=["ticker", "quarter_end", *POOL_METRICS])
+    if kept:
+        rows["period_end"] = ends.loc[list(zip(rows["ticker"], rows["quarter_end"], strict=True))].to_numpy()
+    return rows, excluded
+
+
+def hourglass(since_year: int = 2021, min_segments: int = 2, max_quarters: int = 4) -> Hourglass:
+    """The three layers of the essay's hourglass over the same calendar quarters, with context beside.
+
+    Bottom: the chip suppliers' pooled consolidated operating margin (filings, the `layer_pool`
+    panel). Middle: the cloud segments' pooled operating margin (facts table; `common_window`
+    picks the segments and quarters, ending no later than the chip suppliers' last quarter). Top:
+    the model owners' operating margin where a cited source gives one (`model_owner_figures`; NaN
+    otherwise, with their run rates in ``basis``). Beside: the cloud segments over their own latest
+    quarters when the facts table runs beyond the filings, Nvidia alone, each unpooled cloud segment's latest fiscal year, the midstream with the giants'
+    other businesses set aside where segments allow (the cloud segments in place of their companies,
+    Meta left out, the other hyperscalers and neoclouds consolidated), the consolidated midstream
+    and the listed application software.
+
+    Parameters
+    ----------
+    since_year : int
+        First year of the `layer_pool` panel (which companies are pooled).
+    min_segments, max_quarters : int
+        See `common_window`.
+
+    Returns
+    -------
+    Hourglass
+    """
+    pool, excluded = layer_pool(since_year=since_year, freq="Q")
+    seg_rows, not_pooled = cloud_segment_quarters()
+    segments, quarters = common_window(seg_rows, pool["quarter_end"].max(), min_segments, max_quarters)
+    period = window_label(quarters)
+    in_window = seg_rows[seg_rows["segment"].isin(segments) & seg_rows["quarter_end"].isin(quarters)]
+    by_segment = in_window.groupby("segment").agg(
+        company=("company", "first"), revenue=("revenue", "sum"), operating_income=("operating_income", "sum"),
+        confidence=("confidence", _lowest_confidence), kinds=("kinds", lambda k: " / ".join(dict.fromkeys(
+            part for text in k for part in text.split(" / ")))),
+        fact_ids=("fact_ids", ", ".join), approximate=("approximate", "any"),
+        period_end=("period_end", "max")).reset_index()
+    by_segment["operating_margin"] = get_operating_margin(by_segment["operating_income"], by_segment["revenue"])
+    layers_ = pool[pool["quarter_end"].isin(quarters)].groupby("layer").agg(
+        revenue=("revenue", "sum"), operating_income=("operating_income", "sum"), companies=("companies", "first"))
+    seg_conf = _lowest_confidence(by_segment["confidence"])
+    seg_kinds = " / ".join(dict.fromkeys(part for text in by_segment["kinds"] for part in text.split(" / ")))
+    rows = [
+        _sum_row("chips", "bottom", "Chip suppliers", layers_.loc["upstream", "revenue"],
+                 layers_.loc["upstream", "operating_income"], layers_.loc["upstream", "companies"],
+                 "consolidated, SEC filings", "high (filings)", period),
+        _sum_row("cloud", "middle", "Cloud segments", by_segment["revenue"].sum(),
+                 by_segment["operating_income"].sum(), ", ".join(segments),
+                 f"segment figures, facts table ({seg_kinds})", seg_conf, period),
+    ]
+    # Context beside the three ends.
+    latest_segments, latest_quarters = common_window(seg_rows, seg_rows["quarter_end"].max(), min_segments,
+                                                     max_quarters)
+    if latest_quarters != list(quarters):
+        latest = seg_rows[seg_rows["segment"].isin(latest_segments) & seg_rows["quarter_end"].isin(latest_quarters)]
+        rows.append(_sum_row("cloud_latest", "beside", f"Cloud segments, {window_label(latest_quarters)}",
+                             latest["revenue"].sum(), latest["operating_income"].sum(), ", ".join(latest_segments),
+                             "segment figures, facts table; the latest quarters, beyond the chip suppliers' filings "
+                             "in the snapshot", _lowest_confidence(latest["confidence"]),
+                             window_label(latest_quarters)))
+    nvda, _ = _companies_in_window(["NVDA"], quarters)
+    if len(nvda):
+        rows.append(_sum_row("nvidia", "beside", "Nvidia alone", nvda["revenue"].sum(),
+                             nvda["operating_income"].sum(), "NVDA", "consolidated, SEC filings", "high (filings)",
+                             period))
+    for segment in [s for s in CLOUD_SEGMENTS if s not in segments]:
+        year = segment_latest_year(segment)
+        why = "no quarterly figures for the window in the facts table"
+        not_pooled.setdefault(segment, why)
+        if year is not None:
+            rows.append(_sum_row("year_" + re.sub(r"\W+", "_", segment.lower()), "beside", f"{segment}, {year['period']} (not pooled)",
+                                 year["revenue"], year["operating_income"], segment,
+                                 f"segment figures, facts table ({year['kinds']}; {year['fact_ids']}); {why}",
+                                 year["confidence"], f"{year['period']} (to {year['period_end']:%Y-%m-%d})"))
+    usd_mid = universe().query("layer == 'midstream' and currency == 'USD'")["ticker"].tolist()
+    replaced = {CLOUD_SEGMENTS[s] for s in segments}
+    others = [t for t in usd_mid if t not in replaced and t not in NO_CLOUD_BUSINESS]
+    company_rows, not_complete = _companies_in_window(others, quarters)
+    oracle = oracle_cloud_share()
+    not_pooled[ORACLE_CLOUD[0]] = "the facts table has its revenue only; Oracle reports no cloud operating income"
+    members = [f"{s} (segment)" for s in segments] + [f"{t} (consolidated)" for t in sorted(company_rows["ticker"]
+                                                                                           .unique())]
+    basis = (f"cloud segments in place of {', '.join(sorted(replaced))}; {', '.join(NO_CLOUD_BUSINESS)} left out "
+             "(no cloud business)")
+    if oracle is not None:
+        basis += (f"; Oracle whole: cloud was {oracle['share']:.0%} of its revenue in {oracle['fiscal_label']}, "
+                  "the rest mostly software licences and support")
+    if not_complete:
+        basis += "; not pooled: " + "; ".join(f"{t} ({r})" for t, r in not_complete.items())
+    rows.append(_sum_row("cloud_set_aside", "beside", f"Midstream with {' and '.join(sorted(replaced))} as cloud "
+                         f"segments and {' and '.join(NO_CLOUD_BUSINESS)} left out",
+                         by_segment["revenue"].sum() + company_rows["revenue"].sum(),
+                         by_segment["operating_income"].sum() + company_rows["operating_income"].sum(),
+                         ", ".join(members), basis, f"{seg_conf} (segments); high (filings)", period))
+    rows.append(_sum_row("midstream_consolidated", "beside", "Midstream consolidated (retail and ads included)",
+                         layers_.loc["midstream", "revenue"], layers_.loc["midstream", "operating_income"],
+                         layers_.loc["midstream", "companies"], "consolidated, SEC filings (retail, ads included)",
+                         "high (filings)", period))
+    rows.append(_sum_row("listed_software", "beside", "Listed application software",
+                         layers_.loc["downstream", "revenue"], layers_.loc["downstream", "operating_income"],
+                         layers_.loc["downstream", "companies"], "consolidated, SEC filings", "high (filings)", period))
+    owners = model_owner_figures()
+    rows.append(_top_row(owners))
+    layers = pd.DataFrame(rows)
+    layers["role"] = pd.Categorical(layers["role"], categories=ROLES, ordered=True)
+    layers = layers.sort_values("role", kind="stable").reset_index(drop=True)
+
+    through = {}
+    chip_tickers = layers_.loc["upstream", "companies"].split(", ")
+    chips_last, _ = _companies_in_window(chip_tickers, quarters[-1:])
+    through.update(dict(zip(chips_last["ticker"], chips_last["period_end"], strict=True)))
+    through.update(dict(zip(by_segment["segment"], by_segment["period_end"], strict=True)))
+    for _, o in owners[owners["margin"].notna()].iterrows():
+        through[o["owner"]] = o["margin_as_of"]
+    fact_ids = ", ".join(by_segment["fact_ids"])
+    owner_facts = ", ".join(filter(None, [*owners["margin_facts"], *owners["run_rate_fact"]]))
+    sources = (f"SEC EDGAR XBRL filings (10-K, 10-Q) of {', '.join(chip_tickers)}; cloud segments: facts table "
+               f"{fact_ids} ({seg_kinds}; lowest confidence {seg_conf}); model owners: facts table {owner_facts}")
+    return Hourglass(layers=layers, segments=by_segment, owners=owners, quarters=list(quarters), excluded=excluded,
+                     not_pooled=not_pooled, through=through, sources=sources)
+
+
+def _top_row(owners: pd.DataFrame) -> dict:
+    """The model owners' row: the mean of their cited margins (their periods differ, so their figures
+    are not added), or NaN with what the facts table holds instead."""
+    measured = owners[owners["margin"].notna()]
+    rates = "; ".join(o["run_rate_label"] for _, o in owners.iterrows() if o["run_rate_label"]) or "none"
+    if measured.empty:
+        return _sum_row("model_owners", "top", "Model owners", np.nan, np.nan, ", ".join(owners["owner"]),
+                        f"no cited operating profit or loss; run rates only: {rates}", "", "")
+    basis = "cited margins: " + "; ".join(measured["margin_label"])
+    confidence = _lowest_confidence(measured["margin_confidence"])
+    row = _sum_row("model_owners", "top", "Model owners", np.nan, np.nan, ", ".join(measured["owner"]), basis,
+                   confidence, "; ".join(
+                       f"{o['owner']} {o['margin_period']}" for _, o in measured.iterrows()))
+    row["operating_margin"] = float(measured["margin"].mean())
+    return row
+
+
+def hourglass_verdict(layers: pd.DataFrame, data_through: str = "", sources: str = "") -> Verdict:
+    """Verdict on A8: value piles up at the ends of the chain and the cloud businesses in the middle are squeezed.
+
+    The claim, as the essay states it: chip suppliers (bottom) and model owners (top) earn more than
+    the cloud businesses between them. Rule: *supported* when the cloud segments' pooled operating
+    margin is below both ends' margins; *mixed* when below one; *not supported* when below neither.
+    An end whose margin is not measured (no cited profit or loss) cannot count as shown, so without
+    the model owners' margin the verdict rests on the chip suppliers alone and is at best mixed. The
+    distance to a flip is to the nearest measured end: crossing it changes the count.
+
+    Parameters
+    ----------
+    layers : pandas.DataFrame
+        `Hourglass.layers`: rows with ``role`` bottom, middle and top (``operating_margin``,
+        ``label``, ``members``, ``basis``, ``confidence``, ``period``); rows beside are context.
+    data_through, sources : str
+        Passed to the `Verdict`.
+
+    Returns
+    -------
+    Verdict
+    """
+    ends = {role: layers[layers["role"] == role].iloc[0] for role in ("bottom", "middle", "top")}
+    middle = float(ends["middle"]["operating_margin"])
+    if np.isnan(middle):
+        raise ValueChainError("A8: the cloud segments' margin is missing")
+    measured_ends = {r: float(ends[r]["operating_margin"]) for r in ("bottom", "top")
+                     if not np.isnan(float(ends[r]["operating_margin"]))}
+    below = {r: middle < m for r, m in measured_ends.items()}
+    count = sum(below.values())
+    status = {2: "supported", 1: "mixed", 0: "not supported"}[count]
+    nearest = min(measured_ends, key=lambda r: abs(middle - measured_ends[r]))
+    threshold = measured_ends[nearest]
+    distance = abs(middle - threshold)
+    end_name = {"bottom": "chip suppliers'", "top": "model owners'"}
+    side = "below" if middle < threshold else "above"
+    becomes = {2: "mixed", 1: ("not supported" if below[nearest] else "supported"), 0: "mixed"}[count]
+    flip = (f"{format_distance(distance, 'share')} {side} the {end_name[nearest]} {format_value(threshold, 'share')}; "
+            f"a {'rise' if side == 'below' else 'fall'} of more than that makes it {becomes}")
+    mid, bot, top = ends["middle"], ends["bottom"], ends["top"]
+
+    def said(row):
+        return f"{row['operating_margin']:.1%} ({row['members']})"
+
+    sentences = [
+        f"Over calendar {mid['period']}, the cloud segments pooled earned an operating margin of {said(mid)}, "
+        f"against {said(bot)} for the chip suppliers on consolidated filings; the lowest confidence among the "
+        f"segment figures is {mid['confidence']}."]
+    if "top" in measured_ends:
+        sentences.append(f"The model owners' margin, from cited figures ({top['period']}; lowest confidence "
+                         f"{top['confidence']}), was {top['operating_margin']:.1%}, so the cloud segments are "
+                         f"{'below' if below['top'] else 'not below'} the top as well as "
+                         f"{'below' if below['bottom'] else 'not below'} the bottom.")
+    else:
+        sentences.append(f"The model owners' margin cannot be measured: the facts table has no profit or loss for "
+                         f"{' or '.join(top['members'].split(', '))}, only revenue run rates, so the top end is not compared and the claim "
+                         "can be at most mixed.")
+    beside = layers[(layers["role"] == "beside") & (layers["period"] == mid["period"])].set_index("group")
+    context = [f"{row['label'][0].lower()}{row['label'][1:]} {row['operating_margin']:.1%}" for g, row in beside.iterrows()
+               if g in ("midstream_consolidated", "cloud_set_aside", "listed_software")]
+    if context:
+        sentences.append("For context, over the same quarters: " + "; ".join(context) + ".")
+    beside = layers[layers["role"] == "beside"].set_index("group")["operating_margin"]
+    numbers = {"cloud_margin": middle, "chips_margin": float(bot["operating_margin"]),
+               "model_owners_margin": float(top["operating_margin"]), "window": mid["period"],
+               **{f"cloud_minus_{ {'bottom': 'chips', 'top': 'model_owners'}[r]}": middle - m
+                  for r, m in measured_ends.items()},
+               **{f"{g}_margin": float(v) for g, v in beside.items()}}
+    return Verdict(status=status, summary=" ".join(sentences), measured=middle, threshold=threshold, unit="share",
+                   measure=f"pooled operating margin of the cloud segments ({mid['members']}), {mid['period']}",
+                   distance_to_flip=distance, flip=flip, numbers=numbers, sources=sources, data_through=data_through)
+
+
+def verdict_a8(since_year: int = 2021, min_segments: int = 2, max_quarters: int = 4) -> Verdict:
+    """Verdict on A8 from the snapshot and the facts table (rule in `hourglass_verdict`)."""
+    hg = hourglass(since_year=since_year, min_segments=min_segments, max_quarters=max_quarters)
+    return hourglass_verdict(hg.layers, data_through=through_text(hg.through), sources=hg.sources)

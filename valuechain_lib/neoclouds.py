@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from .capex import hyperscalers
+from .claims import facts_through
 from .facts import CONFIDENCES, QUARTER_PERIOD, facts, label
 from .financials import financials
 from .metrics import get_capex_intensity, get_gross_margin, get_gross_profit, get_operating_margin
 from .periods import calendar_quarter_end
-from .verdicts import Verdict, status_from_count
+from .verdicts import Verdict, through_text
 
 COREWEAVE = "CRWV"
 POOLED = "Hyperscalers pooled"
@@ -28,13 +29,14 @@ ITEMS = ("revenue", "cost_of_revenue", "gross_profit", "depreciation_amortizatio
 #: Multipliers from the facts table's money units to USD.
 USD_PER_UNIT = {"USD million": 1e6, "USD billion": 1e9}
 SECONDARY = "third-party derived statements (secondary source, no accession numbers)"
-#: Essay A's figures for Together AI (claim A6, as restated in the theses): not found in any citable source.
-ESSAY_A6 = {"run_rate_usd": 300e6, "margin": 0.45}
+#: Roles of the facts rows bearing on claim B10 (`owner_evidence`).
+B10_ROLES = ("rents out", "buys from a neocloud", "market reaction")
 
 __all__ = [
-    "COREWEAVE", "ESSAY_A6", "POOLED", "SECONDARY", "coreweave", "coreweave_backlog", "coreweave_interest", "customer_concentration",
-    "get_adjusted_gross_profit", "get_growth_yoy", "hyperscaler_ttm", "latest_concentration", "nebius_quarters",
-    "peer_comparison", "to_usd", "together_ai", "verdict_a6", "verdict_b10",
+    "B10_ROLES", "COREWEAVE", "POOLED", "SECONDARY", "coreweave", "coreweave_backlog", "coreweave_interest",
+    "customer_concentration", "fragility", "get_adjusted_gross_profit", "get_growth_yoy", "hyperscaler_ttm",
+    "latest_concentration", "nebius_quarters", "owner_evidence", "owner_supply_verdict", "peer_comparison", "to_usd",
+    "together_ai", "together_verdict", "verdict_a6", "verdict_b10",
 ]
 
 
@@ -450,72 +452,216 @@ def together_ai(facts_frame: pd.DataFrame | None = None) -> pd.DataFrame:
     return _describe(table[table["entity"] == "Together AI"]).reset_index(drop=True)
 
 
-# --------------------------------------------------------------------------- verdicts
-def verdict_a6(facts_frame: pd.DataFrame | None = None) -> Verdict:
-    """Verdict on A6 (neoclouds win on utilization; Together AI at about $300M run rate, 45% margin).
-
-    Always *not testable with public data*: the essay's figures were not found in a citable source,
-    Together AI is private and publishes no margin, and no public source gives any neocloud's
-    utilization. The summary lists the Together AI figures that were found instead, labelled.
-    """
-    rows = together_ai(facts_frame)
-    revenue = rows[rows["metric"].str.contains("revenue|ARR", case=False, na=False)]
-    found = "; ".join(revenue["label"]) if not revenue.empty else "none"
-    margin = rows[rows["unit"] == "percent"]
-    margin_text = ("; a margin figure was found: " + "; ".join(margin["label"])) if not margin.empty else \
-        "; no margin figure was found at all"
-    return Verdict(
-        status="not testable with public data",
-        summary=("**Verdict on A6: not testable with public data.** The essay's figures for Together AI (a run "
-                 f"rate of about ${ESSAY_A6['run_rate_usd'] / 1e6:,.0f}M, a margin of about {ESSAY_A6['margin']:.0%}) "
-                 "were **not found** in any citable source, Together AI is private and files no statements, and no "
-                 f"neocloud publishes its utilization. Revenue figures found instead differ: {found}{margin_text}."),
-        numbers={r["fact_id"]: (r["value"] if pd.notna(r["value"]) else (r["value_low"], r["value_high"]))
-                 for _, r in rows.iterrows()},
-        sources=", ".join(rows["fact_id"]) + " (facts table)",
-    )
+def _owner_patterns(owner: str) -> dict[str, str]:
+    """Regular expressions (on entity and metric) that sort a facts row into a `B10_ROLES` role."""
+    name = re.escape(owner)
+    return {
+        # The owner itself selling or renting compute to others: a figure of that business.
+        "rents out": (r"(?:^|\b)(?:sell|sells|selling|sold|rent(?:s|ed|ing)? out|lease(?:s|d)? out|"
+                      r"cloud (?:business|unit|revenue)|(?:capacity|compute) (?:sold|rented|offered))\b"),
+        # The owner buying from a neocloud: "Meta → CoreWeave", or a neocloud's "Meta contract" row.
+        "buys_entity": rf"^{name}\s*→",
+        "buys_metric": rf"^{name}(?:'s)? (?:contract|take-or-pay|compute commitment)",
+        "market reaction": r"share-price change",
+    }
 
 
-def verdict_b10(concentration_threshold: float = 0.5, peers: pd.DataFrame | None = None,
-                concentration: pd.DataFrame | None = None) -> Verdict:
-    """Verdict on B10 (neoclouds face pressure if large owners such as Meta rent out spare capacity).
+def owner_evidence(facts_frame: pd.DataFrame | None = None, owner: str = "Meta") -> pd.DataFrame:
+    """The facts rows bearing on claim B10, each with its role: does the large owner rent capacity out?
 
-    Rule: a neocloud is exposed when it depends on one customer and earns less than the
-    hyperscalers. *Supported* when CoreWeave's largest customer's share of revenue exceeds
-    ``concentration_threshold`` **and** its trailing operating margin is below the hyperscalers'
-    pooled operating margin in the same calendar quarter; *mixed* when one holds; *not supported*
-    when neither does.
+    Roles (`B10_ROLES`): ``rents out`` (the owner's own rows giving a figure of compute it sells
+    or rents to others), ``buys from a neocloud`` (the owner's purchase commitments with a
+    neocloud: ``Meta → CoreWeave`` rows, or a neocloud's ``Meta contract`` rows), ``market
+    reaction`` (share moves of claim-B10 rows). Other rows are left out.
 
     Parameters
     ----------
-    concentration_threshold : float
-        Fraction of revenue.
-    peers : pandas.DataFrame, optional
-        `peer_comparison` output (rows ``CoreWeave`` and `POOLED`).
-    concentration : pandas.DataFrame, optional
-        `customer_concentration` output.
+    facts_frame : pandas.DataFrame, optional
+        `facts` rows (for tests); by default the facts table as of the date being evaluated.
+    owner : str
+        The large owner of compute the claim names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``role`` plus the facts columns and ``label``, ordered by role and date.
     """
-    peers = peer_comparison() if peers is None else peers
-    concentration = customer_concentration() if concentration is None else concentration
+    table = facts() if facts_frame is None else facts_frame
+    has_figure = table["value"].notna() | (table["value_low"].notna() & table["value_high"].notna())
+    table = table[has_figure]
+    pattern = _owner_patterns(owner)
+    entity, metric = table["entity"].astype(str), table["metric"].astype(str)
+    own = entity.str.strip().str.fullmatch(re.escape(owner))
+    role = pd.Series("", index=table.index, dtype=object)
+    role[(table["claim_id"].astype(str) == "B10") & metric.str.contains(pattern["market reaction"], case=False)] = \
+        "market reaction"
+    role[entity.str.contains(pattern["buys_entity"]) | metric.str.contains(pattern["buys_metric"], case=False)] = \
+        "buys from a neocloud"
+    role[own & metric.str.contains(pattern["rents out"], case=False) & (role == "")] = "rents out"
+    rows = _describe(table[role != ""]).assign(role=role[role != ""].to_numpy())
+    rows["_r"] = rows["role"].map(B10_ROLES.index)
+    return rows.sort_values(["_r", "as_of", "fact_id"]).drop(columns="_r").reset_index(drop=True)
+
+
+def fragility(peers: pd.DataFrame, concentration: pd.DataFrame) -> dict:
+    """CoreWeave's dependence on one customer and its operating margin against the pooled hyperscalers.
+
+    Parameters
+    ----------
+    peers : pandas.DataFrame
+        `peer_comparison` output (rows ``CoreWeave`` and `POOLED`, the same calendar quarter).
+    concentration : pandas.DataFrame
+        `customer_concentration` output.
+
+    Returns
+    -------
+    dict
+        ``customer, share, share_period, share_fact, share_kind, share_confidence, quarter``
+        (calendar label of the margins), ``coreweave_operating_margin``,
+        ``hyperscaler_pooled_operating_margin``.
+    """
     top = latest_concentration(concentration)
     by = peers.set_index("entity")
-    cw_margin = float(by.loc["CoreWeave", "operating_margin"])
-    pooled = float(by.loc[POOLED, "operating_margin"])
-    quarter = by.loc["CoreWeave", "calendar_label"]
-    concentrated = bool(top["share"] > concentration_threshold)
-    thinner = cw_margin < pooled
-    status = status_from_count(int(concentrated) + int(thinner), 2)
-    caveat = (f" The customer share rests on {top['confidence']} confidence." if top["confidence"] != "high"
-              else "")
+    return {"customer": top["customer"], "share": float(top["share"]), "share_period": top["period"],
+            "share_fact": top["fact_id"], "share_kind": top["kind"], "share_confidence": top["confidence"],
+            "quarter": by.loc["CoreWeave", "calendar_label"],
+            "coreweave_operating_margin": float(by.loc["CoreWeave", "operating_margin"]),
+            "hyperscaler_pooled_operating_margin": float(by.loc[POOLED, "operating_margin"])}
+
+
+# --------------------------------------------------------------------------- verdicts
+def together_verdict(rows: pd.DataFrame, claimed_run_rate_usd: float = 300e6, claimed_margin: float = 0.45) -> Verdict:
+    """Verdict on A6: neoclouds win on utilization (Together AI at about $300M run rate, 45% margin).
+
+    The claim, as the essay states it: GPU clouds that keep their chips busy earn good margins,
+    Together AI's run rate and margin being the example. Rule: always *not testable with public
+    data*: the essay's figures were not found in a citable source, Together AI is private and
+    publishes no margin, and no public source gives any neocloud's utilization. The summary lists
+    the Together AI figures that were found instead, labelled. No threshold: measured is None.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        `together_ai` output.
+    claimed_run_rate_usd, claimed_margin : float
+        The essay's figures (USD a year; fraction), from the claims ledger.
+
+    Returns
+    -------
+    Verdict
+    """
+    revenue = rows[rows["metric"].str.contains("revenue|ARR", case=False, na=False)] if not rows.empty else rows
+    found = ("Revenue figures found instead differ: " + "; ".join(revenue["label"]) + "." if not revenue.empty
+             else "No Together AI revenue figure had been published.")
+    margin = rows[rows["unit"] == "percent"] if not rows.empty else rows
+    margin_text = ("A margin figure was found: " + "; ".join(margin["label"]) + "." if not margin.empty
+                   else "No margin figure was found at all.")
     return Verdict(
-        status=status,
-        summary=(f"**Verdict on B10: {status}.** CoreWeave's largest customer ({top['customer']}) was "
-                 f"{top['share']:.0%} of its revenue in {top['period']} ({top['kind']}; the rule's threshold is "
-                 f"{concentration_threshold:.0%}), and its operating margin over the twelve months to "
-                 f"{quarter} was {cw_margin:.1%} against {pooled:.1%} for the hyperscalers pooled "
-                 f"(CoreWeave from a secondary, third-party statement file).{caveat}"),
-        numbers={"largest_customer_share": float(top["share"]), "concentration_threshold": concentration_threshold,
-                 "coreweave_operating_margin": cw_margin, "hyperscaler_pooled_operating_margin": pooled},
-        sources=(f"{top['fact_id']} ({top['kind']}, {top['confidence']} confidence); CoreWeave statements: "
-                 f"{SECONDARY}; hyperscalers: SEC EDGAR XBRL filings"),
+        status="not testable with public data",
+        summary=(f"The essay's figures for Together AI (a run rate of about ${claimed_run_rate_usd / 1e6:,.0f}M, a "
+                 f"margin of about {claimed_margin:.0%}) were not found in any citable source, Together AI is private "
+                 f"and files no statements, and no neocloud publishes its utilization. {found} {margin_text}"),
+        numbers={"claimed_run_rate_usd": claimed_run_rate_usd, "claimed_margin": claimed_margin,
+                 **{r["fact_id"]: (r["value"] if pd.notna(r["value"]) else (r["value_low"], r["value_high"]))
+                    for _, r in rows.iterrows()}},
+        sources=(", ".join(f"{r.fact_id} ({r.kind}, {r.confidence} confidence)" for r in rows.itertuples())
+                 + " (facts table)") if not rows.empty else "facts table (no Together AI row published yet)",
+        data_through=facts_through(rows) if not rows.empty else "",
     )
+
+
+def verdict_a6(claimed_run_rate_usd: float = 300e6, claimed_margin: float = 0.45) -> Verdict:
+    """Verdict on A6 from the facts table's Together AI rows (rule in `together_verdict`)."""
+    return together_verdict(together_ai(), claimed_run_rate_usd, claimed_margin)
+
+
+def owner_supply_verdict(evidence: pd.DataFrame, min_rent_out_figures: int = 1, owner: str = "Meta",
+                         context: dict | None = None) -> Verdict:
+    """Verdict on B10: neoclouds face pressure if large owners such as Meta rent out spare capacity.
+
+    The claim, as the essay states it: a large owner of AI compute (Meta) is starting to sell its
+    spare capacity to others, and that supply will take customers or pricing power from the
+    neoclouds. Its premise is the owner renting capacity out, so the rule scores the evidence on
+    that. Rule: *supported* when at least ``min_rent_out_figures`` cited figures show the owner
+    renting compute out and none shows it buying neocloud capacity; *mixed* when both exist;
+    *not supported* (so far) when no figure shows it renting out but some show it buying from the
+    neoclouds (a customer of theirs, not a rival supplier); *not testable with public data* when
+    neither is cited. Measured: the figures of capacity rented out; the neoclouds' fragility
+    (customer concentration, margins) is context, not the test.
+
+    Parameters
+    ----------
+    evidence : pandas.DataFrame
+        `owner_evidence` output.
+    min_rent_out_figures : int
+        Cited figures of the owner renting capacity out the claim needs.
+    owner : str
+    context : dict, optional
+        `fragility` output, reported beside the verdict.
+
+    Returns
+    -------
+    Verdict
+    """
+    def rows(role):
+        return evidence[evidence["role"] == role] if not evidence.empty else evidence
+
+    rent, buys, market = rows("rents out"), rows("buys from a neocloud"), rows("market reaction")
+    n = len(rent)
+    if n >= min_rent_out_figures:
+        status = "mixed" if len(buys) else "supported"
+        distance = n - min_rent_out_figures + 1
+        flip = (f"{distance} fewer figure{'s' if distance > 1 else ''} of {owner} renting capacity out would make it "
+                + ("not supported" if len(buys) else "not testable")
+                + ("; without its purchases from the neoclouds it would be supported" if len(buys) else ""))
+    else:
+        status = "not supported" if len(buys) else "not testable with public data"
+        distance = min_rent_out_figures - n
+        flip = (f"{distance} cited figure{'s' if distance > 1 else ''} of {owner} renting capacity out would make it "
+                + ("mixed" if len(buys) else "supported"))
+    rent_text = (f"Cited figures of {owner} renting compute out: " + "; ".join(rent["label"]) + "." if n else
+                 f"No cited figure shows {owner} renting compute out to others.")
+    buys_text = (f" Against the claim, {owner} buys capacity from the neoclouds: " + "; ".join(buys["label"]) + "."
+                 if len(buys) else "")
+    market_text = (" Share moves on the day a plan was reported: " + "; ".join(market["label"]) + "."
+                   if len(market) else "")
+    context_text = ""
+    if context:
+        context_text = (
+            f" Context, not the test: CoreWeave's largest customer ({context['customer']}) was {context['share']:.0%} of "
+            f"its revenue in {context['share_period']} ({context['share_kind']}, {context['share_confidence']} "
+            f"confidence), and its operating margin over the twelve months to calendar {context['quarter']} was "
+            f"{context['coreweave_operating_margin']:.1%} against {context['hyperscaler_pooled_operating_margin']:.1%} "
+            "for the five hyperscalers pooled (CoreWeave from a secondary statement file).")
+    cited = evidence if not evidence.empty else None
+    numbers = {"rent_out_figures": n, "buy_figures": len(buys), "min_rent_out_figures": min_rent_out_figures}
+    if len(buys):
+        numbers["buy_facts"] = ", ".join(buys["fact_id"])
+    if context:
+        numbers |= {k: context[k] for k in ("share", "coreweave_operating_margin",
+                                            "hyperscaler_pooled_operating_margin")}
+    ends = {"facts": f"{evidence['as_of'].max():%Y-%m-%d}"} if cited is not None else {}
+    if context:
+        ends["CoreWeave margins, calendar " + context["quarter"]] = f"{_quarter_end_text(context['quarter'])}"
+    return Verdict(
+        status=status, summary=rent_text + buys_text + market_text + context_text,
+        measured=float(n), threshold=float(min_rent_out_figures), unit="",
+        measure=f"cited figures of compute {owner} rents out to others", distance_to_flip=float(distance), flip=flip,
+        numbers=numbers,
+        sources=("; ".join(f"{r.fact_id} ({r.kind}, {r.confidence} confidence)" for r in evidence.itertuples())
+                 + " (facts table)" if cited is not None else "facts table (no row on the owner's capacity)")
+        + (f"; context: {context['share_fact']}, CoreWeave {SECONDARY}, hyperscalers SEC EDGAR XBRL filings"
+           if context else ""),
+        data_through=through_text(ends),
+    )
+
+
+def _quarter_end_text(calendar_label: str) -> str:
+    year, quarter = calendar_label.split(" Q")
+    return f"{calendar_quarter_end([int(year)], [int(quarter)])[0]:%Y-%m-%d}"
+
+
+def verdict_b10(owner: str = "Meta", min_rent_out_figures: int = 1) -> Verdict:
+    """Verdict on B10 from the facts table, with CoreWeave's fragility as context (rule in `owner_supply_verdict`)."""
+    context = fragility(peer_comparison(), customer_concentration())
+    return owner_supply_verdict(owner_evidence(owner=owner), min_rent_out_figures, owner, context)

@@ -78,9 +78,7 @@ figure(
 ```{{code-cell}} ipython3
 :tags: [remove-input]
 
-row = claims.ledger().set_index("claim_id").loc["{claim_id}"]
-verdict = claims.evaluate(row.to_dict() | {{"claim_id": "{claim_id}"}})
-book.show_markdown(f"**Verdict on {claim_id}: {{verdict.status}}.** {{verdict.summary}}")
+claims.show("{claim_id}")
 ```
 '''
 
@@ -140,15 +138,16 @@ def _add_to_toc(toc_path: Path, entry: str) -> None:
 
 def _add_claim(claims_path: Path, claim_id: str, claim: str, chapter: str) -> None:
     with open(claims_path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+        reader = csv.DictReader(handle)
+        columns, rows = reader.fieldnames, list(reader)
     if any(r["claim_id"] == claim_id for r in rows):
         raise ScaffoldError(f"claim id {claim_id!r} is already in {claims_path}")
+    row = {"claim_id": claim_id, "essay": "fork", "kind": "claim", "claim": claim, "chapter": chapter,
+           "section": "summary", "rule": "valuechain_lib.claims:not_testable",
+           "params": "reason=No rule written yet: set this row's rule and parameters in data/claims.csv",
+           "rationale": "To be written with the chapter's rule"}
     with open(claims_path, "a", newline="", encoding="utf-8") as handle:
-        csv.writer(handle, lineterminator="\n").writerow([
-            claim_id, "fork", claim, chapter, "summary", "valuechain_lib.claims:not_testable",
-            "reason=No rule written yet: set this row's rule and parameters in data/claims.csv",
-            "To be written with the chapter's rule",
-        ])
+        csv.DictWriter(handle, fieldnames=columns, lineterminator="\n").writerow(row)
 
 
 def new_chapter(title: str, claim_id: str, claim: str, root: Path | None = None) -> dict[str, Path]:

@@ -229,6 +229,12 @@ STATUS_CLASS = {
 }
 
 
+def at_essay_text(verdict: Verdict) -> str:
+    """The verdict at the essay's date in a few words: status and measured figure."""
+    figure = "" if verdict.measured is None else f" ({format_value(verdict.measured, verdict.unit)})"
+    return f"{verdict.status}{figure}"
+
+
 def render(claim_id: str, verdict: Verdict, *, at_essay: Verdict | None = None, essay_date: str = "",
            essay_note: str = "", compact: bool = False) -> str:
     """The verdict as HTML, the same in a chapter and on the scorecard.
@@ -263,10 +269,8 @@ def render(claim_id: str, verdict: Verdict, *, at_essay: Verdict | None = None, 
         rows.append(("Distance to a flip", f"{format_distance(verdict.distance_to_flip, verdict.unit)}: "
                                            f"{verdict.flip}"))
     if at_essay is not None:
-        figure = ("" if at_essay.measured is None
-                  else f" ({format_value(at_essay.measured, at_essay.unit)})")
-        note = f"; {essay_note}" if essay_note else ""
-        rows.append((f"On data filed by {essay_date}", f"{at_essay.status}{figure}{note}"))
+        rows.append((f"At the essay's date, {essay_date}" + (f" ({essay_note})" if essay_note else ""),
+                     at_essay_text(at_essay)))
     if verdict.data_through:
         rows.append(("Data through", verdict.data_through))
     if verdict.sources:
@@ -275,3 +279,17 @@ def render(claim_id: str, verdict: Verdict, *, at_essay: Verdict | None = None, 
     body = "" if compact else f'<p class="vc-verdict-summary">{esc(verdict.summary)}</p>'
     return (f'<div class="vc-verdict" data-claim="{esc(claim_id)}" data-status="{esc(verdict.status)}" '
             f'data-measured="{measured}">{head}{body}<table class="vc-verdict-table">{table}</table></div>')
+
+
+def render_row(verdict: Verdict, at_essay: Verdict | None) -> dict[str, str]:
+    """The compact cells of a scorecard row (HTML): status, measured against threshold, distance, at the essay's date."""
+    esc = html.escape
+    chip = (f'<span class="vc-status vc-status-{STATUS_CLASS[verdict.status]}">{esc(verdict.status)}</span>')
+    if verdict.measured is None:
+        measured, distance = "n/a", "n/a"
+    else:
+        measured = (f"{format_value(verdict.measured, verdict.unit)} against "
+                    f"{format_value(verdict.threshold, verdict.unit)}")
+        distance = format_distance(verdict.distance_to_flip, verdict.unit)
+    return {"verdict": chip, "measured": esc(measured), "distance": esc(distance),
+            "at_essay": "n/a" if at_essay is None else esc(at_essay_text(at_essay))}

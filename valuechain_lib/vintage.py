@@ -97,14 +97,19 @@ def rebuild(values: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @lru_cache(maxsize=8)
-def _tables_as_of(folder: str, date: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
-    history = load_table("vintages")
-    return rebuild(values_as_of(history, date))
+def _tables_as_of(folder: str, stamp: int, date: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return rebuild(values_as_of(load_table("vintages"), date))
 
 
 @lru_cache(maxsize=2)
-def _tables_first_filed(folder: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _tables_first_filed(folder: str, stamp: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return rebuild(first_values(load_table("vintages")))
+
+
+def _cache_key() -> tuple[str, int]:
+    """The live snapshot folder and its vintages file's modification time, so a rewritten snapshot is reread."""
+    folder = _live_folder(None)
+    return str(folder), (folder / "vintages.csv").stat().st_mtime_ns
 
 
 def table(name: str) -> pd.DataFrame:
@@ -115,11 +120,11 @@ def table(name: str) -> pd.DataFrame:
     if name == "prices":
         frame = load_table("prices")
         return frame[frame["date"] <= date].reset_index(drop=True)
-    tidy, reported = _tables_as_of(str(_live_folder(None)), date)
+    tidy, reported = _tables_as_of(*_cache_key(), date)
     return (tidy if name == "financials" else reported).copy()
 
 
 def first_filed(name: str = "financials") -> pd.DataFrame:
     """The statements with every value as first filed, before later restatements."""
-    tidy, reported = _tables_first_filed(str(_live_folder(None)))
+    tidy, reported = _tables_first_filed(*_cache_key())
     return (tidy if name == "financials" else reported).copy()
