@@ -92,3 +92,13 @@ def test_first_filed_values_differ_from_latest_only_where_restated():
     meta = first[(first["ticker"] == "META") & (first["metric"] == "capex") & (first["freq"] == "FY")
                  & (first["fiscal_year"] == 2023)]
     assert float(meta["value"].iloc[0]) == 27_266e6
+
+
+@pytest.mark.fast
+def test_segment_margins_as_of_leave_out_segments_not_yet_published():
+    """On 2025-11-30 Broadcom's segment operating income was not yet published: its margins are left
+    out rather than failing, while today they are present."""
+    with vintage.as_of("2025-11-30"):
+        early = facts.segment_margins()
+    assert "Broadcom Semiconductor Solutions" not in set(early["segment"])
+    assert "Broadcom Semiconductor Solutions" in set(facts.segment_margins()["segment"])
