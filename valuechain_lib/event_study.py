@@ -6,8 +6,7 @@ the close (earnings releases and calls), so the first reaction is the next tradi
 The abnormal return of day +1 and its sum over days +1..+3 (the CAR) are measured two ways against
 SPY: market-adjusted (stock return minus SPY's) and with a market model (OLS of the stock's daily
 return on SPY's over the 250 trading days before the statement). Whether the average CAR could be
-chance is judged with a one-sample t-test and an exact sign test, both implemented here with the
-standard library (the package does not depend on scipy).
+chance is judged with a one-sample t-test and an exact sign test (scipy's t and binomial distributions).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .errors import ValueChainError
 from .facts import facts, label
@@ -376,63 +376,16 @@ def measure_events(events: pd.DataFrame, returns: pd.DataFrame, *, benchmark: st
 
 
 # --------------------------------------------------------------------------- tests of the mean
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz; Numerical Recipes 6.4)."""
-    tiny, eps = 1e-300, 1e-15
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 1000):
-        m2 = 2 * m
-        for numerator in (m * (b - m) * x / ((qam + m2) * (a + m2)),
-                          -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):
-            d = 1.0 + numerator * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1.0) < eps:
-            break
-    return h
-
-
-def regularized_beta(a: float, b: float, x: float) -> float:
-    """The regularized incomplete beta function I_x(a, b), for a, b > 0 and 0 <= x <= 1."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    front = math.exp(log_front)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _betacf(a, b, x) / a
-    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
-
-
 def t_two_sided_p(t: float, df: float) -> float:
-    """P(|T| >= |t|) for Student's t with ``df`` degrees of freedom: I_{df/(df+t^2)}(df/2, 1/2)."""
-    if math.isinf(t):
-        return 0.0
-    return regularized_beta(df / 2.0, 0.5, df / (df + t * t))
+    """P(|T| >= |t|) for Student's t with ``df`` degrees of freedom."""
+    return float(2.0 * stats.t.sf(abs(t), df))
 
 
 def t_critical(alpha: float, df: float) -> float:
-    """The t > 0 with two-sided tail probability ``alpha`` (bisection on `t_two_sided_p`)."""
+    """The t > 0 with two-sided tail probability ``alpha``."""
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha {alpha} is not between 0 and 1")
-    low, high = 0.0, 1.0
-    while t_two_sided_p(high, df) > alpha:
-        low, high = high, high * 2.0
-    for _ in range(200):
-        mid = (low + high) / 2.0
-        if t_two_sided_p(mid, df) > alpha:
-            low = mid
-        else:
-            high = mid
-        if high - low < 1e-12:
-            break
-    return (low + high) / 2.0
+    return float(stats.t.isf(alpha / 2.0, df))
 
 
 def t_test(values) -> dict:
@@ -486,9 +439,8 @@ def sign_test(values) -> dict:
     n, k = len(x), int((x < 0).sum())
     if n == 0:
         return {"n": 0, "negatives": 0, "positives": 0, "p": 1.0}
-    lower = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
-    upper = sum(math.comb(n, i) for i in range(k, n + 1)) / 2 ** n
-    return {"n": n, "negatives": k, "positives": n - k, "p": min(1.0, 2.0 * min(lower, upper))}
+    lower, upper = stats.binom.cdf(k, n, 0.5), stats.binom.sf(k - 1, n, 0.5)
+    return {"n": n, "negatives": k, "positives": n - k, "p": float(min(1.0, 2.0 * min(lower, upper)))}
 
 
 def average_reaction(values) -> dict:
