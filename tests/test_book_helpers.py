@@ -187,3 +187,27 @@ def test_segment_margins_only_quarterly_periods():
     sm = segment_margins()
     assert sm["period"].str.match(r"^(\d{4}-Q[1-4]|FY\d{4} Q[1-4])$").all()
     assert facts(segment="Google Cloud")["period"].eq("FY2023").any()
+
+
+@pytest.mark.fast
+def test_format_table_writes_units_and_missing_as_a_dash():
+    """Fractions in percent, years without separators, booleans as yes/no, dates ISO, NaN/NaT as '–'."""
+    import numpy as np
+
+    frame = pd.DataFrame({"fiscal_year": [2019.0, np.nan], "margin": [0.123456, np.nan], "flag": [True, False],
+                          "end": pd.to_datetime(["2020-01-31", None]), "capex": [482.5e9, 1e9]})
+    out = book.format_table(frame, {"margin": "percent", "capex": "usd_bn"})
+    assert out.to_dict("list") == {"fiscal_year": ["2019", "–"], "margin": ["12.3%", "–"], "flag": ["yes", "no"],
+                                   "end": ["2020-01-31", "–"], "capex": ["$482.5bn", "$1.0bn"]}
+    with pytest.raises(ValueError, match="unknown table format"):
+        book.format_table(frame, {"margin": "furlongs"})
+    with pytest.raises(ValueError, match="not in the table"):
+        book.format_table(frame, {"nope": "percent"})
+
+
+@pytest.mark.fast
+def test_table_escapes_text_unless_told_and_scrolls_in_its_own_box():
+    frame = pd.DataFrame({"link": ['<a href="x">x</a>']})
+    assert "&lt;a href" in book.table(frame).data
+    shown = book.table(frame, escape=False).data
+    assert '<a href="x">x</a>' in shown and shown.startswith('<div class="vc-table-wrap">')

@@ -335,3 +335,34 @@ def test_regression_chart_that_vega_lite_cannot_compile_is_refused(tmp_path):
     with pytest.raises(ChartError, match="'regression-flow': Vega-Lite cannot compile"):
         figure(chart, flow, name="regression-flow", title="t", subtitle="s", source="s", note="n",
                as_of="2026-01-01", alt_text="a", csv_dir=tmp_path)
+
+
+@pytest.mark.fast
+def test_company_colours_are_fixed_and_totals_stand_apart():
+    """Each company keeps its universe colour by ticker and by name; totals and layers use none of them."""
+    from valuechain_lib.charts import LAYER_COLORS, SERIES_COLORS, company_colors, company_scale
+
+    colours = company_colors()
+    assert colours["MSFT"] == colours["Microsoft Corporation"] == "#0072B2"
+    companies = {colours[t] for t in ("NVDA", "AMD", "MSFT", "AMZN", "GOOGL", "META", "ORCL", "SPY")}
+    assert not companies & {*LAYER_COLORS.values(), *SERIES_COLORS.values()}
+    scale = company_scale(["AMZN", "Combined"]).to_dict()
+    assert scale == {"domain": ["AMZN", "Combined"], "range": ["#E69F00", "#000000"]}
+    assert company_scale(["Amazon"], labels={"Amazon": "AMZN"}).to_dict()["range"] == ["#E69F00"]
+    with pytest.raises(ChartError, match="no colour for"):
+        company_scale(["Nobody"])
+
+
+@pytest.mark.fast
+def test_a_new_company_without_a_colour_gets_an_unused_one(data_copy):
+    """A universe row with no colour takes the first fallback colour no other company uses."""
+    from valuechain_lib.charts import company_colors
+    from valuechain_lib.universe import _load
+
+    universe = pd.read_csv(data_copy / "universe.csv", dtype=str, keep_default_na=False)
+    row = universe[universe["ticker"] == "AMD"].assign(ticker="SMCI", name="Super Micro Computer", colour="")
+    pd.concat([universe, row]).to_csv(data_copy / "universe.csv", index=False)
+    _load.cache_clear()
+    colours = company_colors()
+    others = {c for t, c in colours.items() if t not in ("SMCI", "Super Micro Computer")}
+    assert colours["SMCI"] not in others

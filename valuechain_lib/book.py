@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import subprocess
@@ -62,6 +63,80 @@ def company_names(tickers) -> str:
     """Return 'Amazon.com, Microsoft Corporation and …' for a list of tickers."""
     names = universe().set_index("ticker").loc[list(tickers), "name"].tolist()
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+#: Column formats of `table`: how a number is written in a page's table (fractions as percent).
+TABLE_FORMATS = {
+    "percent": lambda x: f"{x:.1%}", "percent0": lambda x: f"{x:.0%}", "signed_percent": lambda x: f"{x:+.1%}",
+    "points": lambda x: f"{x * 100:.1f} pts", "usd_bn": lambda x: f"${x / 1e9:,.1f}bn",
+    "usd_bn0": lambda x: f"${x / 1e9:,.0f}bn", "usd_m": lambda x: f"${x / 1e6:,.0f}M",
+    "number": lambda x: f"{x:,.0f}", "number1": lambda x: f"{x:,.1f}", "number2": lambda x: f"{x:,.2f}",
+    "ratio": lambda x: f"{x:,.2f}×", "year": lambda x: f"{int(x)}", "date": lambda x: f"{pd.Timestamp(x):%Y-%m-%d}",
+    "text": str,
+}
+MISSING = "–"  # an en dash: missing is shown as missing, with the reason beside it
+
+
+def _cell_formatter(series: pd.Series, fmt):
+    if callable(fmt):
+        return fmt
+    if fmt is not None:
+        if fmt not in TABLE_FORMATS:
+            raise ValueError(f"unknown table format {fmt!r}; known: {', '.join(TABLE_FORMATS)}")
+        return TABLE_FORMATS[fmt]
+    if pd.api.types.is_bool_dtype(series):
+        return lambda x: "yes" if x else "no"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return TABLE_FORMATS["date"]
+    if pd.api.types.is_numeric_dtype(series):
+        values = series.dropna()
+        whole = values.empty or bool((values == values.round()).all())
+        if whole and ("year" in str(series.name).lower() or values.between(1900, 2100).all() and len(values)):
+            return TABLE_FORMATS["year"]
+        return TABLE_FORMATS["number"] if whole else TABLE_FORMATS["number2"]
+    return lambda x: "yes" if x is True else "no" if x is False else str(x)
+
+
+def format_table(frame: pd.DataFrame, formats: dict | None = None) -> pd.DataFrame:
+    """The cells of ``frame`` as the book writes them: units and precision per column, missing as an en dash.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    formats : dict, optional
+        ``{column: format}``, a `TABLE_FORMATS` name (``"percent"``, ``"usd_bn"``, ``"year"``…) or a
+        callable. Other columns: dates as ISO, booleans as yes/no, whole numbers with thousands
+        separators (years without), other numbers with two decimals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text cells only.
+    """
+    formats = formats or {}
+    unknown = set(formats) - set(frame.columns)
+    if unknown:
+        raise ValueError(f"formats for columns not in the table: {sorted(unknown)}")
+    out = pd.DataFrame(index=frame.index)
+    for col in frame.columns:
+        fmt = _cell_formatter(frame[col], formats.get(col))
+        out[col] = [MISSING if (x is None or x is pd.NA or x is pd.NaT or (isinstance(x, float) and x != x))
+                    else fmt(x) for x in frame[col]]
+    return out
+
+
+def table(frame: pd.DataFrame, formats: dict | None = None, *, caption: str = "", escape: bool = True):
+    """A table for a page: formatted cells (`format_table`), no index, in a box that scrolls on its own.
+
+    ``escape=False`` keeps HTML in cells (links); returns an object the notebook displays as HTML.
+    """
+    from IPython.display import HTML
+
+    text = format_table(frame, formats)
+    styler = text.style.hide(axis="index").format(escape="html" if escape else None)
+    if caption:
+        styler = styler.set_caption(html.escape(caption))
+    return HTML(f'<div class="vc-table-wrap">{styler.to_html()}</div>')
 
 
 def show_markdown(text: str):

@@ -47,6 +47,10 @@ from .paths import PACKAGE_DIR
 
 __all__ = [
     "CATEGORY_COLORS",
+    "LAYER_COLORS",
+    "SERIES_COLORS",
+    "company_colors",
+    "company_scale",
     "DATA_URL_PREFIX",
     "THEME_NAME",
     "ChartError",
@@ -61,6 +65,13 @@ THEME_NAME = "valuechain"
 # Okabe-Ito: a categorical palette distinguishable with the common colour-vision deficiencies.
 # Ordered so that the first colours are the most distinct (orange and vermillion kept apart).
 CATEGORY_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+# Fixed colours of the layers and of totals: never a company's colour (`company_colors` checks).
+LAYER_COLORS = {"upstream": "#1F4E79", "midstream": "#B8860B", "downstream": "#7A3E9D"}
+SERIES_COLORS = {"Combined": "#000000", "Total": "#000000", "All": "#000000"}
+# Fallback for a company whose universe row has no colour: a further colour-blind-safe set (Paul Tol's
+# "muted" and "light"), taken in order, skipping any colour already in use.
+FALLBACK_COLORS = ["#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255",
+                   "#AA4499", "#77AADD", "#EE8866", "#EEDD88", "#FFAABB", "#99DDFF", "#BBCC33", "#AAAA00"]
 # System fonts only: no web font is downloaded.
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", sans-serif'
 TEXT_COLOR = "#1f2328"
@@ -145,6 +156,77 @@ def house_theme() -> dict[str, Any]:
 
 
 alt.theme.register(THEME_NAME, enable=True)(house_theme)
+
+
+def company_colors() -> dict[str, str]:
+    """Each company's and benchmark's one colour in every chart, keyed by ticker and by name.
+
+    The colour comes from the ``colour`` column of ``data/universe.csv`` (and ``data/benchmarks.csv``);
+    a row without one takes the first colour of `FALLBACK_COLORS` (then `CATEGORY_COLORS`) that no
+    other company uses, in file order, so a new company is still one row and keeps its colour.
+
+    Returns
+    -------
+    dict
+        ``{"NVDA": "#332288", "NVIDIA Corporation": "#332288", ...}``.
+
+    Raises
+    ------
+    ChartError
+        If a company's colour is one of `LAYER_COLORS` or `SERIES_COLORS` (totals must stand apart).
+    """
+    from .paths import data_dir
+    from .universe import universe
+
+    rows = universe()[["ticker", "name", "colour"]]
+    bench_path = data_dir() / "benchmarks.csv"
+    if bench_path.exists():
+        bench = pd.read_csv(bench_path, dtype=str, keep_default_na=False)
+        bench = bench.reindex(columns=["ticker", "name", "colour"]).replace("", pd.NA)
+        rows = pd.concat([rows, bench], ignore_index=True)
+    reserved = {c.upper() for c in [*LAYER_COLORS.values(), *SERIES_COLORS.values()]}
+    used = {str(c).upper() for c in rows["colour"].dropna()}
+    clash = rows[rows["colour"].fillna("").str.upper().isin(reserved)]
+    if not clash.empty:
+        raise ChartError(f"{clash.iloc[0]['ticker']}: colour {clash.iloc[0]['colour']} is kept for a layer or total")
+    spare = iter(c for c in [*FALLBACK_COLORS, *CATEGORY_COLORS] if c.upper() not in used | reserved)
+    out: dict[str, str] = {}
+    for row in rows.itertuples():
+        colour = row.colour if isinstance(row.colour, str) and row.colour else next(spare, MUTED_COLOR)
+        out[row.ticker] = colour
+        if isinstance(row.name, str) and row.name:
+            out[row.name] = colour
+    return out
+
+
+def company_scale(domain, labels: dict[str, str] | None = None) -> alt.Scale:
+    """A colour scale pinned to the companies shown, so each keeps its colour from chart to chart.
+
+    Parameters
+    ----------
+    domain : sequence of str
+        The values of the colour field, in legend order: tickers, universe names, layers
+        (`LAYER_COLORS`) or totals (`SERIES_COLORS`).
+    labels : dict, optional
+        ``{value in the chart: ticker}`` where the chart shows another label (e.g. "Amazon" → "AMZN").
+
+    Returns
+    -------
+    altair.Scale
+        With ``domain`` and ``range`` set.
+
+    Raises
+    ------
+    ChartError
+        A value with no known colour.
+    """
+    colours = {**company_colors(), **LAYER_COLORS, **SERIES_COLORS}
+    labels = labels or {}
+    domain = list(dict.fromkeys(domain))
+    unknown = [d for d in domain if labels.get(d, d) not in colours]
+    if unknown:
+        raise ChartError(f"no colour for {unknown}: add a 'colour' to its universe row, or map it with labels=")
+    return alt.Scale(domain=domain, range=[colours[labels.get(d, d)] for d in domain])
 
 
 def chart_data_dir() -> Path:

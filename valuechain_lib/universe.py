@@ -19,6 +19,9 @@ REQUIRED_COLUMNS = (
     "ticker", "name", "layer", "sub_layer", "cik", "fiscal_year_end_month",
     "fiscal_52_53_week", "currency", "price_ticker", "sec_source",
 )
+#: Optional columns: a company without them still loads (``colour`` falls back to the house palette).
+OPTIONAL_COLUMNS = ("colour",)
+_HEX = r"^#[0-9A-Fa-f]{6}$"
 
 
 def _validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -38,6 +41,13 @@ def _validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
             raise SourceFileError(f"{where}: fiscal_year_end_month must be 1-12")
         if pd.notna(row["sec_source"]) and pd.isna(row["cik"]):
             raise SourceFileError(f"{where}: sec_source given without a CIK")
+    if "colour" not in frame.columns:
+        frame["colour"] = pd.NA
+    frame["colour"] = frame["colour"].astype("string")
+    bad = frame[frame["colour"].notna() & ~frame["colour"].str.match(_HEX, na=False)]
+    if not bad.empty:
+        row = bad.iloc[0]
+        raise SourceFileError(f"{path}: ticker {row['ticker']}: colour {row['colour']!r} is not a #RRGGBB hex colour")
     return frame
 
 
@@ -67,7 +77,8 @@ def universe(path: str | Path | None = None) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``ticker, name, layer, sub_layer, cik, fiscal_year_end_month, fiscal_52_53_week,
-        currency, price_ticker, sec_source``. ``sec_source`` is ``companyfacts`` (SEC XBRL),
+        currency, price_ticker, sec_source, colour`` (``colour`` may be missing: charts then take
+        one from the house palette, see `valuechain_lib.charts.company_colors`). ``sec_source`` is ``companyfacts`` (SEC XBRL),
         ``flujo`` (a third-party derived statement file, secondary) or missing (prices only).
 
     Examples
