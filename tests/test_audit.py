@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pandas as pd
 import pytest
 
-from valuechain_lib import audit
+from valuechain_lib import audit, book
 from valuechain_lib.book import REPO_ROOT
 from valuechain_lib.snapshot import load_table
 
@@ -42,7 +45,7 @@ def test_seeded_unexplained_exception_fails_the_audit():
 def test_audit_page_calls_the_gate():
     """The page runs `assert_explained` before anything else, so the build fails on an exception."""
     text = (REPO_ROOT / "book" / "audit.md").read_text()
-    assert "audit.assert_explained()" in text.split("## Every company-year")[0]
+    assert "audit.assert_explained()" in text.split("## Company by company")[0]
 
 
 @pytest.mark.fast
@@ -54,3 +57,116 @@ def test_audit_page_calls_the_gate():
 ])
 def test_reason_kinds(reason, kind):
     assert audit.reason_kind(reason) == kind
+
+
+def _checks(**overrides) -> pd.DataFrame:
+    """Tiny crosschecks rows: two matches and one restatement exception for XYZ in FY2020."""
+    rows = pd.DataFrame({
+        "check": ["3M vs YTD difference", "9M vs Q1+Q2+Q3", "TTM vs 4 quarters"],
+        "ticker": "XYZ", "metric": ["revenue", "revenue", "capex"], "fiscal_year": 2020,
+        "fiscal_quarter": pd.array([2, 3, 1], dtype="Int64"),
+        "period_end": pd.to_datetime(["2020-06-30", "2020-09-30", "2020-03-31"]),
+        "reported": [1_000_000_000, 3_000_000_000, 7_417_000_000],
+        "derived": [1_000_000_000, 3_001_000_000, 8_486_000_000],
+        "difference": [0, -1_000_000, -1_069_000_000], "match": [True, True, False],
+        "reported_from": ["0000000001-20-000001", "0000000001-20-000002", "0001018724-17-000051"],
+        "derived_from": ["a − b", "a + b + c", "four derived quarters"],
+        "reason": [None, None, "restatement: the figures compared come from filings before and after a restatement"],
+    })
+    return rows.assign(**overrides)
+
+
+@pytest.mark.fast
+def test_period_labels_name_the_span_each_check_covers():
+    """3M check -> FY2020 Q2; 9M check -> FY2020 9M; TTM check -> FY2020 TTM to Q1; gross profit over
+    a reported FY fact -> FY2020, over a 6M fact -> FY2020 H1."""
+    checks = _checks()
+    np.testing.assert_array_equal(audit.period_labels(checks), ["FY2020 Q2", "FY2020 9M", "FY2020 TTM to Q1"])
+    gp = pd.DataFrame({
+        "check": "GP vs revenue − cost", "ticker": "TSM", "metric": "gross_profit", "fiscal_year": 2020,
+        "fiscal_quarter": pd.array([4, 2], dtype="Int64"), "period_end": pd.to_datetime(["2020-12-31", "2020-06-30"]),
+        "reported": [711, 325], "reported_from": ["acc-fy", "acc-h1"]})
+    reported = pd.DataFrame({
+        "ticker": "TSM", "metric": "gross_profit", "period_end": pd.to_datetime(["2020-12-31", "2020-06-30"]),
+        "accession": ["acc-fy", "acc-h1"], "value": [711, 325], "duration": ["FY", "6M"]})
+    np.testing.assert_array_equal(audit.period_labels(gp, reported), ["FY2020", "FY2020 H1"])
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(("values", "signed", "amount", "text"), [
+    ([351_000_000, -5_000_000], False, 351_000_000, "351"),
+    ([351_000_000, -5_000_000], True, -5_000_000, "−5"),
+    ([351_000_000, 10_000_000], True, 10_000_000, "+10"),
+    ([11_563_000_000], False, 11_563_000_000, "11,563"),
+    ([497_874_300_000, -4_600_000], True, -4_600_000, "−4.6"),
+    ([497_874_300_000, -4_600_000], False, 497_874_300_000, "497,874.3"),
+    ([0, 1_000_000], True, 0, "0"),
+])
+def test_money_is_written_in_millions_with_one_precision_per_table(values, signed, amount, text):
+    """Whole millions without decimals; one decimal for every cell once any amount is not a whole
+    million (TSMC's NT$4.6M difference); a true minus sign, and a plus sign on signed differences."""
+    assert audit.money_format(values, signed=signed)(amount) == text
+
+
+@pytest.mark.fast
+def test_accession_numbers_link_to_edgar_and_other_text_is_escaped():
+    """0001018724-17-000051 of CIK 1018724 -> .../edgar/data/1018724/000101872417000051/; '<' escaped."""
+    out = audit.accession_links("0001018724-17-000051 − <x>", 1018724)
+    assert 'href="https://www.sec.gov/Archives/edgar/data/1018724/000101872417000051/"' in out
+    assert ">0001018724-17-000051</a>" in out and "&lt;x&gt;" in out
+    assert "href" not in audit.accession_links("0001018724-17-000051", None)
+
+
+@pytest.mark.fast
+def test_exception_table_has_units_notes_and_no_raw_values():
+    """The restatement row reads: FY2020 TTM to Q1, 2020-03-31, Capex, 7,417 / 8,486 / −1,069 ($M),
+    'restatement [1]', and note 1 is the reason's sentence."""
+    exc = audit.exceptions(_checks())
+    frame, formats, reasons = audit.exception_table(exc, "USD", 1018724)
+    cells = book.format_table(frame, formats).iloc[0]
+    assert cells["Period"] == "FY2020 TTM to Q1" and "2020-03-31" in cells["Period end"]
+    assert cells["Metric"] == "Capex"
+    assert (cells["Reported ($M)"], cells["Derived ($M)"], cells["Difference ($M)"]) == ("7,417", "8,486", "−1,069")
+    assert cells["Reason"] == "restatement&nbsp;[1]"
+    assert reasons == [exc["reason"].iloc[0]]
+    assert list(audit.exception_table(exc, "TWD")[0].columns)[4:7] == [
+        "Reported (NT$M)", "Derived (NT$M)", "Difference (NT$M)"]
+
+
+@pytest.mark.fast
+def test_company_section_is_open_only_where_there_are_exceptions():
+    """XYZ with one exception: <details open>, summary '3 comparisons, 2 match, 1 exception (1 restatement)';
+    the same company without it: a closed <details> and no exceptions table."""
+    checks = _checks()
+    financials = pd.DataFrame({"ticker": ["XYZ"], "fiscal_year": [2020], "value": [1.0]})
+    company = {"name": "XYZ Corp", "currency": "USD", "cik": 1}
+    years = audit.company_years(checks, financials)
+    opened = audit.company_section("XYZ", years, audit.exceptions(checks), company)
+    assert opened.startswith('<details class="vc-audit-company" id="audit-xyz" open>')
+    assert "<strong>XYZ</strong> (XYZ Corp): 1 fiscal year, 3 comparisons, 2 match, 1 exception (1 restatement)" in opened
+    assert "every exception" in opened and "[1] restatement: the figures" in opened
+    clean = checks.assign(match=True, reason=None)
+    closed = audit.company_section("XYZ", audit.company_years(clean, financials), audit.exceptions(clean), company)
+    assert closed.startswith('<details class="vc-audit-company" id="audit-xyz">')
+    assert "0 exceptions</summary>" in closed and "every exception" not in closed
+
+
+@pytest.mark.fast
+def test_year_table_drops_checks_a_company_never_has_and_names_exception_kinds():
+    """XYZ has no gross-profit comparison, so that column is absent; FY2020's note is '1 restatement'."""
+    years = audit.company_years(_checks(), pd.DataFrame({"ticker": ["XYZ"], "fiscal_year": [2020], "value": [1.0]}))
+    table = audit.year_table(years)
+    assert "GP vs revenue − cost" not in table.columns
+    assert table.loc[0, ["Compared", "Matched", "Exceptions", "Note"]].tolist() == [3, 2, 1, "1 restatement"]
+
+
+@pytest.mark.fast
+def test_audit_page_sections_have_no_raw_values():
+    """Every company's section of the real snapshot: no float with more than four decimals, no nan/NaT,
+    one <details> per company, open exactly for the companies with exceptions."""
+    years, exc = audit.company_years(), audit.exceptions()
+    sections = {t: audit.company_section(t, g, exc[exc["ticker"] == t]) for t, g in years.groupby("ticker")}
+    text = re.sub(r"<[^>]+>", " ", "".join(sections.values()))
+    assert not re.search(r"\d+\.\d{5,}", text)
+    assert not re.search(r"\b(nan|NaN|NaT)\b", text)
+    assert {t for t, s in sections.items() if s.split(">")[0].endswith(" open")} == set(exc["ticker"])

@@ -211,3 +211,19 @@ def test_table_escapes_text_unless_told_and_scrolls_in_its_own_box():
     assert "&lt;a href" in book.table(frame).data
     shown = book.table(frame, escape=False).data
     assert '<a href="x">x</a>' in shown and shown.startswith('<div class="vc-table-wrap">')
+
+
+@pytest.mark.fast
+def test_a_changed_stylesheet_changes_the_presentation_digest(tmp_path, monkeypatch):
+    """Editing book/_static/*.css changes the digest that makes the build rewrite every page."""
+    import shutil as sh
+
+    for name in ("_config.yml", "_toc.yml"):
+        sh.copyfile(book.REPO_ROOT / name, tmp_path / name)
+    sh.copytree(book.REPO_ROOT / "book", tmp_path / "book", ignore=sh.ignore_patterns("data", "notebooks"))
+    monkeypatch.setattr(book, "REPO_ROOT", tmp_path)
+    before = book.presentation_digest()
+    assert book.presentation_digest() == before
+    css = tmp_path / "book" / "_static" / "vc-charts.css"
+    css.write_text(css.read_text() + "\n/* changed */\n")
+    assert book.presentation_digest() != before

@@ -158,3 +158,90 @@ def test_data_links_resolve(visit, server, name):
         if status != 200 or not body.strip():
             broken.append(f"{url.removeprefix(server.origin)} ({status})")
     assert not broken, f"{name}: {len(broken)} of {len(links)} data links broken: {broken}"
+
+
+# --------------------------------------------------------------------------- phone width and dark mode
+PHONE_WIDTH = 390
+
+LAYOUT_JS = """(() => {
+  const doc = document.documentElement;
+  const charts = [].map.call(document.querySelectorAll('div.vc-chart'), el => {
+    const svg = el.querySelector('svg, canvas');
+    return {id: el.id, width: svg ? svg.getBoundingClientRect().width : 0, box: el.clientWidth};
+  });
+  return {scrollWidth: doc.scrollWidth, viewport: window.innerWidth,
+          wide: charts.filter(c => c.width > c.box + 1)};
+})()"""
+
+# WCAG contrast of text against the background it is drawn on, for the reader's text in the article.
+CONTRAST_JS = """(() => {
+  const lum = c => { const v = c.match(/[\\d.]+/g).slice(0, 3).map(Number).map(x => x / 255)
+      .map(x => x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4));
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+  const background = el => { for (; el; el = el.parentElement) { const c = getComputedStyle(el).backgroundColor;
+      const a = c.match(/[\\d.]+/g); if (a && (a.length < 4 || Number(a[3]) > 0.5)) return c; }
+    return 'rgb(255, 255, 255)'; };
+  const sel = 'article p, article li, article td, article th, article figcaption, .vc-verdict, .vc-status';
+  const low = [];
+  for (const el of [].slice.call(document.querySelectorAll(sel), 0, 400)) {
+    if (!el.textContent.trim() || el.closest('.cell_input, .highlight, pre, .vc-chart')) continue;
+    const a = lum(getComputedStyle(el).color), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) low.push({text: el.textContent.trim().slice(0, 60), ratio: Math.round(ratio * 100) / 100});
+  }
+  return low;
+})()"""
+
+
+@pytest.fixture(scope="module")
+def phone(server):
+    """phone(name) -> the page's layout at 390 px wide (loaded once per page), with a screenshot."""
+    cache: dict[str, dict] = {}
+    with Browser(width=PHONE_WIDTH, height=844) as b:
+        def _visit(name: str) -> dict:
+            if name not in cache:
+                _, path, _ = next(p for p in PAGES if p[0] == name)
+                with b.new_page(cache_disabled=True) as page:
+                    page.navigate(server.url(path))
+                    page.wait_for_charts(timeout=CHART_TIMEOUT)
+                    cache[name] = page.evaluate(LAYOUT_JS)
+                    page.screenshot(SCREENSHOT_DIR / "phone" / f"{name}.png")
+            return cache[name]
+
+        yield _visit
+
+
+@pytest.fixture(scope="module")
+def dark(browser, server):
+    """dark(name) -> text with too little contrast on the page in dark mode, with a screenshot."""
+    cache: dict[str, list] = {}
+    init = "localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');"
+
+    def _visit(name: str) -> list:
+        if name not in cache:
+            _, path, _ = next(p for p in PAGES if p[0] == name)
+            with browser.new_page(cache_disabled=True, init_script=init) as page:
+                page.navigate(server.url(path))
+                page.wait_for_charts(timeout=CHART_TIMEOUT)
+                assert page.evaluate("document.documentElement.dataset.mode") == "dark"
+                cache[name] = page.evaluate(CONTRAST_JS)
+                page.screenshot(SCREENSHOT_DIR / "dark" / f"{name}.png")
+        return cache[name]
+
+    return _visit
+
+
+@pytest.mark.parametrize("name", PAGE_IDS)
+def test_phone_width_never_scrolls_sideways(phone, name):
+    """At 390 px the page is no wider than the screen (a wide table scrolls in its own box) and every
+    chart fits its container."""
+    layout = phone(name)
+    assert layout["scrollWidth"] <= layout["viewport"], f"{name}: page {layout['scrollWidth']} px wide"
+    assert not layout["wide"], f"{name}: charts wider than their container: {layout['wide']}"
+
+
+@pytest.mark.parametrize("name", PAGE_IDS)
+def test_dark_mode_text_is_legible(dark, name):
+    """In dark mode every paragraph, cell, caption and verdict keeps a WCAG contrast of at least 4.5:1."""
+    low = dark(name)
+    assert not low, f"{name}: text below 4.5:1 contrast in dark mode: {low[:5]}"

@@ -10,12 +10,21 @@ import shutil
 from html.parser import HTMLParser
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 import pytest
+from numpy.testing import assert_allclose
 
 from valuechain_lib import charts, vega_assets
-from valuechain_lib.charts import CATEGORY_COLORS, ChartError, ChartFigure, figure
+from valuechain_lib.charts import (
+    CATEGORY_COLORS,
+    ChartError,
+    ChartFigure,
+    figure,
+    line_end_labels,
+    spread_labels,
+)
 from valuechain_lib.errors import ValueChainError
 
 pytestmark = pytest.mark.fast
@@ -366,3 +375,52 @@ def test_a_new_company_without_a_colour_gets_an_unused_one(data_copy):
     colours = company_colors()
     others = {c for t, c in colours.items() if t not in ("SMCI", "Super Micro Computer")}
     assert colours["SMCI"] not in others
+
+
+# --------------------------------------------------------------------------- labels at line ends
+def test_spread_labels_keeps_values_already_apart():
+    """Values at least a gap apart are returned unchanged, in the order given."""
+    assert_allclose(spread_labels([0.5, 0.0, 1.0], 0.1), [0.5, 0.0, 1.0])
+
+def test_spread_labels_merges_blocks_that_then_touch():
+    """0, 0.05, 0.08 (gap 0.1): all three end in one block centred on their mean 0.04333, spaced 0.1 apart
+    (−0.05667, 0.04333, 0.14333); the far value 1.0 stays put."""
+    out = spread_labels([0.0, 0.05, 0.08, 1.0], 0.1)
+    assert_allclose(out, [0.04333333 - 0.1, 0.04333333, 0.04333333 + 0.1, 1.0], atol=1e-8)
+    assert np.all(np.diff(np.sort(out)) >= 0.1 - 1e-12)
+
+def test_line_end_labels_last_point_per_line_and_panel():
+    """Per panel, each line's last non-missing point (B's last value is NaN, so its 2021 point), with the
+    labels of A and B (0.50 and 0.52, gap 0.1) spread to 0.46 and 0.56 and C alone in its panel unchanged."""
+    frame = pd.DataFrame({
+        "panel": ["p", "p", "p", "p", "q"],
+        "series": ["A", "A", "B", "B", "C"],
+        "when": pd.to_datetime(["2020-12-31", "2021-12-31", "2021-12-31", "2022-12-31", "2021-12-31"]),
+        "value": [0.1, 0.50, 0.52, np.nan, 0.3],
+    })
+    ends = line_end_labels(frame, "when", "value", "series", 0.1, by="panel").set_index("series")
+    assert list(ends.index) == ["A", "B", "C"]
+    assert (ends["when"] == pd.Timestamp("2021-12-31")).all()
+    assert_allclose(ends["label_y"], [0.46, 0.56, 0.3])
+    assert_allclose(ends["value"], [0.50, 0.52, 0.3])
+
+
+def test_spread_labels_centres_a_clash_on_its_mean():
+    """Two labels 0.01 apart with a gap of 0.1 move to their mean ± 0.05: 0.005 − 0.05 and 0.005 + 0.05."""
+    assert_allclose(spread_labels([0.01, 0.0], 0.1), [0.055, -0.045])
+
+
+def test_spread_labels_empty_and_negative_gap():
+    """No values give no positions; a negative gap is refused."""
+    assert spread_labels([], 1.0).size == 0
+    with pytest.raises(ValueError):
+        spread_labels([0.0], -1.0)
+
+
+@pytest.mark.fast
+def test_default_category_palette_shares_no_company_layer_or_total_colour():
+    """A chart whose colours are not companies (kinds of source, scenarios) never looks like one."""
+    from valuechain_lib.charts import LAYER_COLORS, SERIES_COLORS, company_colors
+
+    taken = {c.upper() for c in [*company_colors().values(), *LAYER_COLORS.values(), *SERIES_COLORS.values()]}
+    assert not {c.upper() for c in CATEGORY_COLORS} & taken

@@ -3,7 +3,8 @@
 Formulas on hand-worked values; monotonicity of the margin in utilization and useful life; the
 calibration reproducing the reported ~14% (F03) and ~7% after the left-out depreciation (F06); the
 A1 verdict flipping across its threshold on synthetic margins and at Essay A's date; the A2 verdict's
-status, today and at Essay A's date; and the committed assumptions file validating against the facts table.
+status, today and at Essay A's date; the committed assumptions file validating against the facts table; and
+the cost stack the chapter tables, on the hand-worked scenario.
 """
 
 from __future__ import annotations
@@ -355,3 +356,33 @@ def test_validation_rejects_missing_or_extra_inputs(raw_assumptions):
     extra = pd.concat([raw_assumptions, raw_assumptions.iloc[[0]].assign(name="discount")], ignore_index=True)
     with pytest.raises(g.AssumptionsError, match="unknown name"):
         g.validate_assumptions(extra)
+
+
+def test_cost_stack_hand_worked_lines():
+    """The HAND scenario as an income statement: revenue 3.0 × 0.8 = $2.40; power 1 × 1.25 × 0.08 = $0.10;
+    space and operations 146 / 730 + 0.1 = $0.30; depreciation 30,000 / (5 × 8,760) = $0.684932; financing
+    0.10 × 15,000 / 8,760 = $0.171233; each profit line is revenue less the costs above it, and its share of
+    revenue is its margin (gross margin excluding depreciation 2.0 / 2.4 = 83.3%)."""
+    run = g.unit_economics(HAND).iloc[0]
+    stack = g.cost_stack(run).set_index("line")
+    usd = stack["usd_per_installed_hour"]
+    depreciation, financing = 30_000 / (5 * 8760), 0.10 * 15_000 / 8760
+    assert_allclose(usd["Revenue (price × utilization)"], 2.4)
+    assert_allclose(usd["Power"], 0.10)
+    assert_allclose(usd["Data-centre space and operations"], 0.30)
+    assert_allclose(usd["Gross profit excluding depreciation"], 2.0)
+    assert_allclose(usd["Depreciation"], depreciation)
+    assert_allclose(usd["Gross profit including depreciation"], 2.0 - depreciation)
+    assert_allclose(usd["Financing (below gross margin)"], financing)
+    assert_allclose(usd["Profit after financing"], 2.0 - depreciation - financing)
+    share = stack["share_of_revenue"]
+    assert_allclose(share["Gross profit excluding depreciation"], run["gross_margin_excluding_depreciation"])
+    assert_allclose(share["Gross profit including depreciation"], run["gross_margin_including_depreciation"])
+    assert_allclose(share["Profit after financing"], run["margin_after_financing"])
+
+
+def test_cost_stack_zero_revenue_gives_nan_shares():
+    """With utilization 0 there is no revenue: dollar lines stay, shares of revenue are NaN, not infinite."""
+    stack = g.cost_stack(g.unit_economics({**HAND, "utilization": 0.0}).iloc[0])
+    assert stack["share_of_revenue"].isna().all()
+    assert_allclose(stack.set_index("line").at["Power", "usd_per_installed_hour"], 0.10)

@@ -3,7 +3,7 @@
 `complete_panel`, `common_window` and `model_owner_figures` on hand-made tables; `layer_pool`,
 `company_margins` and `hourglass` on the committed snapshot and facts table, checked against figures
 summed here from `financials` and `facts`; the two verdicts on synthetic inputs on either side of
-every threshold of their rules.
+every threshold of their rules; the line-end label helpers on hand-worked positions.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ import pytest
 from numpy.testing import assert_allclose
 
 from valuechain_lib import facts as facts_module
+from valuechain_lib.charts import company_colors
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.financials import financials
 from valuechain_lib.margins import (
+    SEGMENT_COMPANIES,
     common_quarter_margins,
     common_window,
     company_margins,
@@ -513,3 +515,10 @@ def test_verdict_a8_at_essay_date_uses_only_data_published_by_then():
     assert hg.quarters[-1] <= pd.Timestamp("2025-09-30")
     assert v.status in ("supported", "mixed", "not supported")
     assert hg.layers.set_index("group").loc["cloud", "period"] in v.summary
+
+
+def test_every_segment_maps_to_a_company_with_a_colour():
+    """Each segment the facts table has margins for (facts.SEGMENT_MARGIN_PAIRS) takes a universe company's colour."""
+    assert set(facts_module.SEGMENT_MARGIN_PAIRS) == set(SEGMENT_COMPANIES)
+    colours = _committed(company_colors)
+    assert all(ticker in colours for ticker in SEGMENT_COMPANIES.values())

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pandas as pd
 
 from .crosschecks import TOLERANCE
 from .errors import ValueChainError
 from .snapshot import load_table
+from .universe import universe
 
 CHECKS = ("3M vs YTD difference", "9M vs Q1+Q2+Q3", "TTM vs 4 quarters", "GP vs revenue − cost")
+KINDS = ("restatement", "rounding", "documented", "unexplained")
+METRIC_NAMES = {
+    "revenue": "Revenue", "cost_of_revenue": "Cost of revenue", "gross_profit": "Gross profit",
+    "operating_income": "Operating income", "net_income": "Net income", "capex": "Capex",
+    "operating_cash_flow": "Operating cash flow", "depreciation": "Depreciation",
+    "depreciation_amortization": "Depreciation and amortization",
+    "finance_lease_principal_payments": "Finance-lease principal payments",
+}
+#: How the reporting currency is written in a money column's header ("$M", "NT$M").
+CURRENCY_PREFIX = {"USD": "$", "TWD": "NT$", "KRW": "₩"}
+ACCESSION = re.compile(r"\b(\d{10}-\d{2}-\d{6})\b")
 
 
 class AuditError(ValueChainError):
@@ -83,3 +98,231 @@ def assert_explained(checks: pd.DataFrame | None = None) -> None:
         lines = [f"{r.ticker} FY{r.fiscal_year} {r.metric} ({r.check}): reported {r.reported:,.0f} vs derived "
                  f"{r.derived:,.0f}" for r in bad.itertuples()]
         raise AuditError(f"{len(bad)} unexplained reconciliation exception(s):\n" + "\n".join(lines))
+
+
+def kind_counts(counts) -> str:
+    """``"3 restatements, 1 documented"`` from a mapping of exception kind to count (zero kinds left out)."""
+    parts = []
+    for kind in KINDS:
+        n = int(counts[kind])
+        if n:
+            parts.append(f"{n} {kind}{'s' if kind == 'restatement' and n != 1 else ''}")
+    return ", ".join(parts)
+
+
+def period_labels(checks: pd.DataFrame, reported: pd.DataFrame | None = None) -> pd.Series:
+    """Name the period each comparison covers: ``FY2016 Q4``, ``FY2016 9M``, ``FY2017 TTM to Q1``, ``FY2018``.
+
+    Parameters
+    ----------
+    checks : pandas.DataFrame
+        Rows of the crosschecks table (``check, ticker, metric, fiscal_year, fiscal_quarter, period_end,
+        reported, reported_from``).
+    reported : pandas.DataFrame, optional
+        The facts_reported table; the gross-profit check covers quarters, half-years, nine months and
+        years alike, so its duration is read from the reported fact it compares.
+
+    Returns
+    -------
+    pandas.Series
+        Text labels, index of ``checks``.
+    """
+    gp = checks["check"] == "GP vs revenue − cost"
+    duration = pd.Series("", index=checks.index, dtype=object)
+    if gp.any():
+        reported = load_table("facts_reported") if reported is None else reported
+        keys = ["ticker", "metric", "period_end"]
+        facts = (reported[keys + ["accession", "value", "duration"]]
+                 .rename(columns={"accession": "reported_from", "value": "reported"})
+                 .drop_duplicates(subset=keys + ["reported_from", "reported"]))
+        found = checks.loc[gp, keys + ["reported_from", "reported"]].reset_index().merge(
+            facts, on=keys + ["reported_from", "reported"], how="left").set_index("index")["duration"]
+        duration[gp] = found.fillna("")
+    labels = []
+    for row, span in zip(checks.itertuples(), duration, strict=True):
+        year, quarter = f"FY{int(row.fiscal_year)}", f"Q{int(row.fiscal_quarter)}"
+        if row.check == "9M vs Q1+Q2+Q3" or span == "9M":
+            labels.append(f"{year} 9M")
+        elif row.check == "TTM vs 4 quarters":
+            labels.append(f"{year} TTM to {quarter}")
+        elif span == "FY":
+            labels.append(year)
+        elif span == "6M":
+            labels.append(f"{year} H1")
+        else:
+            labels.append(f"{year} {quarter}")
+    return pd.Series(labels, index=checks.index, dtype=object)
+
+
+def money_format(values, signed: bool = False):
+    """A cell formatter for amounts in millions of the reporting currency, with one precision per table.
+
+    Whole millions are written without decimals; if any amount in ``values`` is not a whole million,
+    every cell gets one decimal (so a $4.6M difference is not shown as 5 beside a ±$2M tolerance).
+
+    Parameters
+    ----------
+    values : array-like
+        Every amount the formatter will write (in currency units, not millions).
+    signed : bool
+        Write a sign on every non-zero amount (``+10``, ``−5``): for differences.
+
+    Returns
+    -------
+    callable
+        ``amount -> text``, e.g. ``351000000 -> "351"``, ``-5000000 -> "−5"`` when signed.
+    """
+    amounts = pd.Series(values, dtype=float).dropna()
+    decimals = 0 if (amounts % 1_000_000 == 0).all() else 1
+
+    def write(amount: float) -> str:
+        text = f"{abs(amount) / 1e6:,.{decimals}f}"
+        if amount < 0:
+            return "−" + text
+        return ("+" + text) if signed and amount > 0 else text
+
+    return write
+
+
+def currency_label(currency: str) -> str:
+    """The unit of a money column in millions: ``"$M"`` for USD, ``"NT$M"`` for TWD, else ``"M KRW"`` and the like."""
+    prefix = CURRENCY_PREFIX.get(currency)
+    return f"{prefix}M" if prefix else f"M {currency}"
+
+
+def accession_links(text: str, cik) -> str:
+    """Escape ``text`` for HTML and link every accession number in it to its filing on SEC EDGAR."""
+    escaped = html.escape(str(text))
+    if cik is None or pd.isna(cik):
+        return ACCESSION.sub(r'<span style="white-space: nowrap">\1</span>', escaped)
+    # nowrap: an accession number broken at its hyphens reads as three numbers.
+    return ACCESSION.sub(lambda m: f'<a href="https://www.sec.gov/Archives/edgar/data/{int(cik)}/'
+                         f'{m.group(1).replace("-", "")}/" style="white-space: nowrap">{m.group(1)}</a>', escaped)
+
+
+def year_table(years: pd.DataFrame) -> pd.DataFrame:
+    """One company's fiscal years as the audit page shows them (readable headers, counts, a note).
+
+    Check columns with no comparison in any of the company's years are left out; the four kinds of
+    exception become one count and a note naming them.
+
+    Parameters
+    ----------
+    years : pandas.DataFrame
+        Rows of `company_years` for one company.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``Fiscal year``, one column per check the company has, ``Compared``, ``Matched``, ``Exceptions``,
+        ``Note``; numbers left as integers for `valuechain_lib.book.table`.
+    """
+    checks = [c for c in CHECKS if years[c].sum() > 0]
+    out = years[["fiscal_year", *checks, "compared", "matched"]].rename(
+        columns={"fiscal_year": "Fiscal year", "compared": "Compared", "matched": "Matched"})
+    out["Exceptions"] = years["compared"] - years["matched"]
+    out["Note"] = [kind_counts(row) or row["note"] for _, row in years.iterrows()]
+    return out.reset_index(drop=True)
+
+
+def exception_table(exc: pd.DataFrame, currency: str = "USD", cik=None,
+                    reported: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict, list[str]]:
+    """One company's exceptions as the audit page shows them, with the formats of their cells and the reasons.
+
+    The reason column names the kind of exception and a note number (``restatement [1]``); the notes,
+    each distinct reason once, go under the table, so the same sentence is not repeated on every row.
+
+    Parameters
+    ----------
+    exc : pandas.DataFrame
+        Rows of `exceptions` for one company.
+    currency : str
+        The company's reporting currency (amounts are written in millions of it).
+    cik : int, optional
+        The company's SEC CIK; accession numbers become links to the filings.
+    reported : pandas.DataFrame, optional
+        The facts_reported table, for the period a gross-profit comparison covers (`period_labels`).
+
+    Returns
+    -------
+    (pandas.DataFrame, dict, list of str)
+        The table (``Period``, ``Period end``, ``Metric``, ``Check``, reported, derived and difference
+        in millions, ``Reason``, ``Reported in``, ``Derived from``; HTML-escaped text cells), the
+        ``{column: format}`` for `valuechain_lib.book.table` (call it with ``escape=False``) and the
+        distinct reasons in the order of their note numbers.
+    """
+    unit = currency_label(currency)
+    money = pd.concat([exc["reported"], exc["derived"], exc["difference"]])
+    reasons = list(dict.fromkeys(exc["reason"]))
+    out = pd.DataFrame({
+        "Period": period_labels(exc, reported),
+        "Period end": pd.to_datetime(exc["period_end"]),
+        "Metric": exc["metric"].map(lambda m: html.escape(METRIC_NAMES.get(m, m.replace("_", " ").capitalize()))),
+        "Check": exc["check"].map(html.escape),
+        f"Reported ({unit})": exc["reported"].astype(float),
+        f"Derived ({unit})": exc["derived"].astype(float),
+        f"Difference ({unit})": exc["difference"].astype(float),
+        "Reason": [f"{html.escape(reason_kind(r))}&nbsp;[{reasons.index(r) + 1}]" for r in exc["reason"]],
+        "Reported in": exc["reported_from"].map(lambda t: accession_links(t, cik)),
+        "Derived from": exc["derived_from"].map(lambda t: accession_links(t, cik)),
+    }).reset_index(drop=True)
+    formats = {"Period end": lambda d: f'<span style="white-space: nowrap">{d:%Y-%m-%d}</span>',
+               f"Reported ({unit})": money_format(money),
+               f"Derived ({unit})": money_format(money), f"Difference ({unit})": money_format(money, signed=True)}
+    return out, formats, reasons
+
+
+def company_summary(ticker: str, name: str, years: pd.DataFrame) -> str:
+    """The one line that stands for a company's section: ``AMD (Advanced Micro Devices): 12 fiscal years,
+    190 comparisons, 188 match, 2 exceptions (1 restatement, 1 documented)``."""
+    compared, matched = int(years["compared"].sum()), int(years["matched"].sum())
+    kinds = kind_counts(years[list(KINDS)].sum())
+    exceptions = compared - matched
+    tail = f"{exceptions} exception{'s' if exceptions != 1 else ''}" + (f" ({kinds})" if kinds else "")
+    return (f"{ticker} ({name}): {len(years)} fiscal year{'s' if len(years) != 1 else ''}, "
+            f"{compared:,} comparisons, {matched:,} match, {tail}")
+
+
+def _bold_ticker(summary: str, ticker: str) -> str:
+    return f"<strong>{html.escape(ticker)}</strong>" + summary[len(html.escape(ticker)):]
+
+
+def company_section(ticker: str, years: pd.DataFrame, exc: pd.DataFrame, company: dict | None = None,
+                    reported: pd.DataFrame | None = None) -> str:
+    """One company's part of the audit page: a collapsible ``<details>`` block, open if it has exceptions.
+
+    Parameters
+    ----------
+    ticker : str
+    years : pandas.DataFrame
+        The company's rows of `company_years`.
+    exc : pandas.DataFrame
+        The company's rows of `exceptions` (may be empty).
+    company : dict, optional
+        ``name``, ``currency`` and ``cik`` (default: from the universe).
+    reported : pandas.DataFrame, optional
+        The facts_reported table (`period_labels`).
+
+    Returns
+    -------
+    str
+        HTML: ``<details>`` with a ``<summary>`` (`company_summary`), the per-year table and, if any,
+        the exceptions with their reasons.
+    """
+    from .book import table
+
+    if company is None:
+        company = universe().set_index("ticker").loc[ticker, ["name", "currency", "cik"]].to_dict()
+    summary = company_summary(ticker, company["name"], years)
+    tolerance = f"±{CURRENCY_PREFIX.get(company['currency'], '')}{TOLERANCE / 1e6:,.0f}M"
+    parts = [table(year_table(years), {"Fiscal year": "year"},
+                   caption=f"{ticker}: comparisons per check and fiscal year; a match is within {tolerance}").data]
+    if not exc.empty:
+        frame, formats, reasons = exception_table(exc, company["currency"], company.get("cik"), reported)
+        parts.append(table(frame, formats, escape=False,
+                           caption=f"{ticker}: every exception, with its reason (notes below)").data)
+        note = '<p class="vc-audit-reason" style="font-size: 0.85rem; margin: 0.2rem 0">'
+        parts.append("".join(f"{note}[{n}] {html.escape(r)}</p>" for n, r in enumerate(reasons, start=1)))
+    opened = " open" if not exc.empty else ""
+    return (f'<details class="vc-audit-company" id="audit-{ticker.lower()}"{opened}>'
+            f"<summary>{_bold_ticker(html.escape(summary), ticker)}</summary>{''.join(parts)}</details>")

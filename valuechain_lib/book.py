@@ -65,11 +65,16 @@ def company_names(tickers) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def _money(x: float, suffix: str, decimals: int) -> str:
+    """Dollars with the sign before the symbol: -$1.4bn, not $-1.4bn."""
+    return f"{'-' if x < 0 else ''}${abs(x):,.{decimals}f}{suffix}"
+
+
 #: Column formats of `table`: how a number is written in a page's table (fractions as percent).
 TABLE_FORMATS = {
     "percent": lambda x: f"{x:.1%}", "percent0": lambda x: f"{x:.0%}", "signed_percent": lambda x: f"{x:+.1%}",
-    "points": lambda x: f"{x * 100:.1f} pts", "usd_bn": lambda x: f"${x / 1e9:,.1f}bn",
-    "usd_bn0": lambda x: f"${x / 1e9:,.0f}bn", "usd_m": lambda x: f"${x / 1e6:,.0f}M",
+    "points": lambda x: f"{x * 100:.1f} pts", "usd_bn": lambda x: _money(x / 1e9, "bn", 1),
+    "usd_bn0": lambda x: _money(x / 1e9, "bn", 0), "usd_m": lambda x: _money(x / 1e6, "M", 0),
     "number": lambda x: f"{x:,.0f}", "number1": lambda x: f"{x:,.1f}", "number2": lambda x: f"{x:,.2f}",
     "ratio": lambda x: f"{x:,.2f}×", "year": lambda x: f"{int(x)}", "date": lambda x: f"{pd.Timestamp(x):%Y-%m-%d}",
     "text": str,
@@ -125,15 +130,22 @@ def format_table(frame: pd.DataFrame, formats: dict | None = None) -> pd.DataFra
     return out
 
 
-def table(frame: pd.DataFrame, formats: dict | None = None, *, caption: str = "", escape: bool = True):
+def table(frame: pd.DataFrame, formats: dict | None = None, *, caption: str = "", escape: bool = True,
+          classes: str = ""):
     """A table for a page: formatted cells (`format_table`), no index, in a box that scrolls on its own.
 
-    ``escape=False`` keeps HTML in cells (links); returns an object the notebook displays as HTML.
+    ``escape=False`` keeps HTML in cells (links); ``classes`` are added to the ``<table>`` (page CSS);
+    dates are kept on one line. Returns an object the notebook displays as HTML.
     """
     from IPython.display import HTML
 
     text = format_table(frame, formats)
     styler = text.style.hide(axis="index").format(escape="html" if escape else None)
+    dates = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c]) or formats and formats.get(c) == "date"]
+    if dates:
+        styler = styler.set_properties(subset=dates, **{"white-space": "nowrap"})
+    if classes:
+        styler = styler.set_table_attributes(f'class="{html.escape(classes)}"')
     if caption:
         styler = styler.set_caption(html.escape(caption))
     return HTML(f'<div class="vc-table-wrap">{styler.to_html()}</div>')
@@ -179,6 +191,17 @@ def publish_file(path) -> str:
 CACHE_DIR = BUILD_DIR / ".jupyter_cache"
 DOCTREES_DIR = BUILD_DIR / ".doctrees"
 INPUTS_STAMP = BUILD_DIR / "inputs.sha256"
+PRESENTATION_STAMP = BUILD_DIR / "presentation.sha256"
+
+
+def _digest(files) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(str(path.relative_to(REPO_ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def inputs_digest() -> str:
@@ -187,30 +210,42 @@ def inputs_digest() -> str:
     The execution cache keys on each notebook's text only, so a refreshed snapshot or a changed
     library would otherwise leave stale figures and verdicts in cached pages.
     """
-    import hashlib
-
-    digest = hashlib.sha256()
-    files = sorted([*(REPO_ROOT / "data").rglob("*.csv"), *(REPO_ROOT / "data").rglob("*.json"),
+    return _digest([*(REPO_ROOT / "data").rglob("*.csv"), *(REPO_ROOT / "data").rglob("*.json"),
                     *PACKAGE_DIR.rglob("*.py"), *PACKAGE_DIR.rglob("*.csv")])
-    for path in files:
-        digest.update(str(path.relative_to(REPO_ROOT)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+
+
+def presentation_digest() -> str:
+    """Digest of what shapes every page but no cell's output: configuration, templates, extensions,
+    the book's own scripts and styles (Sphinx writes nothing when no page source changed, so a changed
+    stylesheet alone would never reach the HTML)."""
+    book_dir = REPO_ROOT / "book"
+    return _digest([REPO_ROOT / "_config.yml", REPO_ROOT / "_toc.yml", *(book_dir / "_templates").rglob("*.html"),
+                    *(book_dir / "_ext").rglob("*.py"), *(book_dir / "_static").glob("*.css"),
+                    *(book_dir / "_static").glob("*.js"), *(book_dir / "_static" / "vega").glob("*")])
+
+
+def _stale(stamp_path: Path, stamp: str) -> bool:
+    return not stamp_path.exists() or stamp_path.read_text() != stamp
 
 
 def build(extra_args=()) -> int:
     """Build the HTML book from the committed snapshot: execution cache on, any warning fails.
 
     Runs ``jupyter-book build . -W -n --keep-going`` in the repository root, after emptying the
-    execution cache if the data or the library changed since the last build.
+    execution cache if the data or the library changed since the last build, and Sphinx's saved
+    environment if the configuration, templates or styles changed (every page is then rewritten from
+    the cached executions).
     """
-    stamp = inputs_digest()
-    if CACHE_DIR.exists() and (not INPUTS_STAMP.exists() or INPUTS_STAMP.read_text() != stamp):
+    stamp, look = inputs_digest(), presentation_digest()
+    if CACHE_DIR.exists() and _stale(INPUTS_STAMP, stamp):
         print("data or library changed since the last build: re-executing every page")
         # Sphinx re-reads only changed sources, so its saved environment goes too, or unchanged pages
         # would keep their old outputs.
         for folder in (CACHE_DIR, DOCTREES_DIR):
             shutil.rmtree(folder, ignore_errors=True)
+    elif DOCTREES_DIR.exists() and _stale(PRESENTATION_STAMP, look):
+        print("configuration, templates or styles changed since the last build: rewriting every page")
+        shutil.rmtree(DOCTREES_DIR, ignore_errors=True)
     cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(REPO_ROOT),
            "--builder", "html",
            "-W", "-n", "--keep-going", *extra_args]
@@ -218,5 +253,6 @@ def build(extra_args=()) -> int:
     result = subprocess.run(cmd, cwd=REPO_ROOT, env=env, check=False)
     if result.returncode == 0:
         INPUTS_STAMP.write_text(stamp)
+        PRESENTATION_STAMP.write_text(look)
         print(f"book built: open {BUILD_DIR / 'html' / 'index.html'}")
     return result.returncode

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from .errors import ValueChainError
@@ -50,6 +51,8 @@ __all__ = [
     "LAYER_COLORS",
     "SERIES_COLORS",
     "company_colors",
+    "line_end_labels",
+    "spread_labels",
     "company_scale",
     "DATA_URL_PREFIX",
     "THEME_NAME",
@@ -62,9 +65,9 @@ __all__ = [
 ]
 
 THEME_NAME = "valuechain"
-# Okabe-Ito: a categorical palette distinguishable with the common colour-vision deficiencies.
-# Ordered so that the first colours are the most distinct (orange and vermillion kept apart).
-CATEGORY_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+# The default palette of categories that are not companies (kinds of source, line items, scenarios):
+# muted colours that no company, layer or total uses, so no such category reads as a company.
+CATEGORY_COLORS = ["#5B6770", "#9C755F", "#76B7B2", "#B07AA1", "#EDC948", "#BAB0AC", "#86BCB6", "#D4A6C8"]
 # Fixed colours of the layers and of totals: never a company's colour (`company_colors` checks).
 LAYER_COLORS = {"upstream": "#1F4E79", "midstream": "#B8860B", "downstream": "#7A3E9D"}
 SERIES_COLORS = {"Combined": "#000000", "Total": "#000000", "All": "#000000"}
@@ -227,6 +230,73 @@ def company_scale(domain, labels: dict[str, str] | None = None) -> alt.Scale:
     if unknown:
         raise ChartError(f"no colour for {unknown}: add a 'colour' to its universe row, or map it with labels=")
     return alt.Scale(domain=domain, range=[colours[labels.get(d, d)] for d in domain])
+
+
+def spread_labels(values, min_gap: float) -> np.ndarray:
+    """Positions for text labels near ``values``, at least ``min_gap`` apart, each as close to its value as the gap allows.
+
+    Labels that would overlap are gathered into a block centred on their values' mean and spaced
+    ``min_gap`` apart; blocks that then touch are merged, so the order of the values is kept.
+
+    Parameters
+    ----------
+    values : sequence of float
+        Where each label would sit (e.g. the last y value of each line), in data units.
+    min_gap : float
+        The least distance between two labels, in the same units (about a line of text).
+
+    Returns
+    -------
+    numpy.ndarray
+        One position per value, in the order given; values already ``min_gap`` apart are unchanged.
+    """
+    values = np.asarray(values, dtype=float)
+    if min_gap < 0:
+        raise ValueError("min_gap must not be negative")
+    order = np.argsort(values, kind="stable")
+    blocks: list[list[float]] = []
+    for value in values[order]:
+        blocks.append([value])
+        while len(blocks) > 1:
+            lower, upper = blocks[-2], blocks[-1]
+            lower_top = np.mean(lower) + (len(lower) - 1) * min_gap / 2
+            upper_bottom = np.mean(upper) - (len(upper) - 1) * min_gap / 2
+            if upper_bottom - lower_top >= min_gap:
+                break
+            blocks[-2:] = [lower + upper]
+    placed = np.concatenate([np.mean(b) + (np.arange(len(b)) - (len(b) - 1) / 2) * min_gap for b in blocks]
+                            ) if blocks else np.array([])
+    out = np.empty_like(values)
+    out[order] = placed
+    return out
+
+
+def line_end_labels(frame: pd.DataFrame, x: str, y: str, series: str, min_gap: float, by=None) -> pd.DataFrame:
+    """The last point of each line and where to write its label so that no two labels overlap.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Long data of a line chart: one row a point.
+    x, y, series : str
+        The columns drawn on the x axis, on the y axis and as separate lines.
+    min_gap : float
+        The least vertical distance between two labels, in units of ``y``.
+    by : str or list of str, optional
+        Columns of separate panels (facets): labels are spread within each panel only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per line (per panel): ``by`` columns, ``series``, ``x``, ``y`` (the last point with a
+        value) and ``label_y`` (where the label goes).
+    """
+    by = [] if by is None else [by] if isinstance(by, str) else list(by)
+    points = frame.dropna(subset=[y]).sort_values(x)
+    last = points.groupby([*by, series], sort=False, observed=True).tail(1)[[*by, series, x, y]]
+    groups = last.groupby(by, sort=False, observed=True) if by else [((), last)]
+    parts = [part.assign(label_y=spread_labels(part[y], min_gap)) for _, part in groups]
+    return pd.concat(parts).reset_index(drop=True) if parts else last.assign(label_y=pd.Series(dtype=float))
 
 
 def chart_data_dir() -> Path:

@@ -754,6 +754,41 @@ def assumption_table(assumptions=None, facts_table: pd.DataFrame | None = None) 
     })
 
 
+def cost_stack(run: Mapping) -> pd.DataFrame:
+    """One installed GPU-hour as a small income statement: each line in dollars and as a share of revenue.
+
+    Parameters
+    ----------
+    run : mapping or pandas.Series
+        One row of `unit_economics`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``line``, ``usd_per_installed_hour`` (costs positive, profits signed) and ``share_of_revenue``
+        (the margin on the profit lines), in the order revenue, power, data-centre space and operations,
+        gross profit excluding depreciation, depreciation, gross profit including depreciation,
+        financing, profit after financing.
+    """
+    revenue = float(run["revenue"])
+    profit_before_depreciation = revenue - float(run["power"]) - float(run["colocation_and_operations"])
+    profit_after_depreciation = profit_before_depreciation - float(run["depreciation"])
+    profit_after_financing = profit_after_depreciation - float(run["financing"])
+    lines = [
+        ("Revenue (price × utilization)", revenue),
+        ("Power", float(run["power"])),
+        ("Data-centre space and operations", float(run["colocation_and_operations"])),
+        ("Gross profit excluding depreciation", profit_before_depreciation),
+        ("Depreciation", float(run["depreciation"])),
+        ("Gross profit including depreciation", profit_after_depreciation),
+        ("Financing (below gross margin)", float(run["financing"])),
+        ("Profit after financing", profit_after_financing),
+    ]
+    frame = pd.DataFrame(lines, columns=["line", "usd_per_installed_hour"])
+    frame["share_of_revenue"] = _div(frame["usd_per_installed_hour"], revenue)
+    return frame
+
+
 def calibration_table(assumptions=None) -> pd.DataFrame:
     """`calibrate_to_reported` for both unknowns, with the cost inputs at their central, low and high values.
 

@@ -746,3 +746,10 @@ def verdict_a8(since_year: int = 2021, min_segments: int = 2, max_quarters: int 
     """Verdict on A8 from the snapshot and the facts table (rule in `hourglass_verdict`)."""
     hg = hourglass(since_year=since_year, min_segments=min_segments, max_quarters=max_quarters)
     return hourglass_verdict(hg.layers, data_through=through_text(hg.through), sources=hg.sources)
+
+
+# --------------------------------------------------------------------------- chart helpers: labels at line ends
+#: Every segment the facts table holds margins for, and the company whose colour it takes in charts.
+SEGMENT_COMPANIES = {**CLOUD_SEGMENTS, "AMD Data Center": "AMD", "Broadcom Semiconductor Solutions": "AVGO"}
+
+

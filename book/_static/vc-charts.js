@@ -21,7 +21,7 @@
     el.setAttribute("data-vc-state", "drawing");
     try { spec = JSON.parse(s.textContent); } catch (e) { return fail(el, e); }
     t = spec.title;
-    if (t && typeof t === "object" && px && px < 680) { wrap(t, "text", px / 9.5); wrap(t, "subtitle", px / 6.6); }
+    if (t && typeof t === "object" && px && px < 680) { wrap(t, "text", px / 10.5); wrap(t, "subtitle", px / 7.4); }
     w.vegaEmbed(el, spec, { renderer: "svg", actions: false }).then(function () {
       el.setAttribute("data-vc-state", "done");
     }, function (e) { fail(el, e); });
