@@ -2,7 +2,9 @@
 
 Cold = the table cache cleared before each load (`valuechain_lib.snapshot.load_table.cache_clear`),
 so the CSV is parsed again; warm = served from the cache (a copy is still returned). Prints seconds.
-Also times `metrics.compute` on the snapshot's quarters, the chapters' usual next step.
+Also times the integrity check every load makes (each table file's sha256 against the manifest: hashed
+once per file version and process, then a ``stat``), and `metrics.compute` on the snapshot's quarters,
+the chapters' usual next step.
 
 Run: ``python benchmarks/bench_snapshot_load.py``
 """
@@ -47,6 +49,17 @@ def main() -> int:
     print(f"  {'all tables, cold':<18} {cold_total:7.3f} s")
     cold_manifest = best(vl.manifest)
     print(f"  {'manifest()':<18} {cold_manifest:7.4f} s")
+
+    print("\nintegrity check (sha256 against the manifest), first per process / then per load:")
+    hash_total = load_total = 0.0
+    for name in snapshot.TABLE_FILES:
+        first = best(lambda n=name: snapshot.verify_table(n), cold=True)
+        again = best(lambda n=name: snapshot.verify_table(n))
+        load = best(lambda n=name: vl.load_table(n), cold=True)
+        hash_total, load_total = hash_total + first, load_total + load
+        print(f"  {name:<18} first {first:7.4f} s ({first / load:4.0%} of its cold load {load:6.3f} s)   "
+              f"then {again * 1e6:6.1f} µs")
+    print(f"  {'all tables':<18} first {hash_total:7.4f} s ({hash_total / load_total:4.0%} of {load_total:.3f} s)")
 
     print("\nfinancials() calls (first call cold, then cached):")
     calls = {

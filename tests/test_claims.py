@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import re
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -144,3 +147,123 @@ def test_verdict_table_columns_and_n_a():
     no_threshold = table[table["threshold"] == "n/a"]
     assert (no_threshold["distance_to_flip"] == "n/a").all()
     assert not table.isna().any().any()
+
+
+def _digest(root: Path) -> str:
+    """sha256 over every file's relative path and bytes under ``root``."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _edit(row_id: str, **changes):
+    """A set-up that changes cells of one ledger row in the data copy."""
+    def edit(data: Path) -> None:
+        path = data / "claims.csv"
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        next(r for r in rows if r["claim_id"] == row_id).update(changes)
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=claims.CLAIM_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    return edit
+
+
+def _chapter_outside_the_toc(data: Path) -> None:
+    """A chapter file beside the data copy that its repository's _toc.yml does not list."""
+    root = data.parent
+    (root / "chapters").mkdir()
+    (root / "chapters" / "orphan.md").write_text("# Orphan\n\n## Summary\n", encoding="utf-8")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n", encoding="utf-8")
+    _edit("A3", chapter="chapters/orphan")(data)
+
+
+# (id, edit of the data copy's ledger, words the message must hold)
+LEDGER_CASES = [
+    ("id with a space", _edit("A3", claim_id="A 3"), ["'A 3'", "capital letters then a number", "no spaces"]),
+    ("lower-case id", _edit("A3", claim_id="a3"), ["'a3'", "capital letters then a number"]),
+    ("id with punctuation", _edit("A3", claim_id="A-3"), ["'A-3'", "capital letters then a number"]),
+    ("dead chapter link", _edit("A3", chapter="chapters/hourglas"),
+     ["claim A3", "'chapters/hourglas'", "does not exist", "missing page"]),
+    ("chapter outside the TOC", _chapter_outside_the_toc, ["claim A3", "'chapters/orphan'", "not in _toc.yml"]),
+    ("misspelt section", _edit("A3", section="sumary"),
+     ["claim A3", "'sumary'", "not a heading or label of chapters/hourglass", "summary"]),
+    ("chapter without a section", _edit("A3", section=""), ["claim A3", "without a section"]),
+    ("section without a chapter", _edit("A4", section="summary"), ["claim A4", "'summary'", "without a chapter"]),
+    ("text where a number goes", _edit("A3", params="claimed=seventy;tolerance=0.05"),
+     ["claim A3: parameter claimed=seventy is not a number (valuechain_lib.margins:verdict_a3 takes "
+      "claimed: float)"]),
+    ("misspelt parameter", _edit("A3", params="claimd=0.70;tolerance=0.05"),
+     ["claim A3: parameter 'claimd' is not a parameter of valuechain_lib.margins:verdict_a3 "
+      "(it takes claimed, tolerance)", "did you mean 'claimed'"]),
+    ("fraction where a whole number goes", _edit("A8", params="since_year=2021;min_segments=2;max_quarters=2.5"),
+     ["claim A8", "max_quarters=2.5", "not a whole number", "valuechain_lib.margins:verdict_a8"]),
+    ("list where one text goes", _edit("B1", params="benchmark=SPY|QQQ"),
+     ["claim B1", "benchmark=SPY|QQQ", "not a text", "valuechain_lib.returns:verdict_b1"]),
+    ("a parameter no text can give", _edit("A1", params="facts_table=F1"),
+     ["claim A1", "facts_table=F1", "cannot be given in the ledger", "facts_table: pd.DataFrame"]),
+    ("required parameter left out", _edit("A10", params=""),
+     ["claim A10", "valuechain_lib.depreciation:verdict_a10", "'capex_intensity_threshold'"]),
+    ("parameter without a value", _edit("A3", params="claimed"), ["claim A3", "'claimed'", "not name=value"]),
+    ("rule that does not exist", _edit("A3", rule="valuechain_lib.margins:no_such_rule"),
+     ["claim A3", "'valuechain_lib.margins:no_such_rule'", "names no function"]),
+    ("rule outside the package", _edit("A3", rule="os:system"), ["claim A3", "'os:system'"]),
+    ("unknown kind", _edit("A3", kind="hunch"), ["claim A3", "'hunch'"]),
+    ("no claim text", _edit("A3", claim=" "), ["claim A3", "no claim text"]),
+    ("no rationale", _edit("A3", rationale=""), ["claim A3", "no rationale"]),
+]
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(("case", "edit", "words"), LEDGER_CASES, ids=[c[0] for c in LEDGER_CASES])
+def test_ledger_bad_input(data_copy, case, edit, words):
+    """Loading the ledger, a chapter's verdict and the scorecard all refuse the bad row with one line naming
+    the claim, the file and what is wrong, and change nothing under data/."""
+    edit(data_copy)
+    before = _digest(data_copy)
+    for call in (claims.ledger, lambda: claims.verdict("B2"), claims.scorecard):
+        with pytest.raises(claims.ClaimsError) as caught:
+            call()
+        message = str(caught.value)
+        assert not [w for w in words if w not in message], f"{message!r} does not name {words}"
+        assert "claims.csv" in message and "\n" not in message
+    assert _digest(data_copy) == before, "reading the ledger changed a file under data/"
+
+
+@pytest.mark.fast
+def test_evaluate_checks_params_of_a_row_outside_the_ledger():
+    """A row given straight to evaluate (as the chapters' helpers do) is checked the same way."""
+    with pytest.raises(claims.ClaimsError, match="claim Z1: parameter 'min_confidnce' is not a parameter of "
+                                                 r"valuechain_lib.claims:verdict_from_facts \(it takes fact_ids, "
+                                                 r"min_confidence\)"):
+        claims.evaluate(_row(params="fact_ids=F187;min_confidnce=medium"))
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(("text", "expected"), [
+    ("claimed=0.70;tolerance=0.05", {"claimed": 0.7, "tolerance": 0.05}),
+    ("since_year=2021;max_quarters=4", {"since_year": 2021, "max_quarters": 4}),
+    ("base=2025", {"base": "2025"}),
+    ("fact_ids=F10|F11", {"fact_ids": ["F10", "F11"]}),
+    ("fact_ids=F187", {"fact_ids": "F187"}),
+])
+def test_bind_params_casts_by_the_rules_signature(text, expected):
+    """Values are cast as the rule's annotations say: a text-typed parameter keeps digits as text (base=2025
+    stays '2025'), numbers stay numbers, an unannotated parameter keeps the ledger's guess."""
+    def rule(fact_ids=None, claimed: float = 0.7, tolerance: float = 0.05, since_year: int = 2021,
+             max_quarters: int = 4, base: str = "2025-12-31"):
+        return None
+
+    assert claims.bind_params(rule, text, "Z1") == expected
+
+
+@pytest.mark.fast
+def test_fork_ids_are_reserved():
+    """The book's ledger uses no fork id: X1, X2, … are left for forks."""
+    ledger = claims.ledger()
+    book = ledger[ledger["essay"] != "fork"]
+    assert not book["claim_id"].str.startswith(claims.FORK_PREFIX).any()
+    assert claims.CLAIM_ID.fullmatch("X1") and not claims.CLAIM_ID.fullmatch("X 1")

@@ -134,11 +134,19 @@ def test_compute_on_tidy_table(tidy):
 
 
 @pytest.mark.fast
-def test_compute_absent_line_item_is_nan(tidy):
-    """ACME has no gross_profit rows: gross margin is NaN in both quarters, not 0."""
-    wide = metrics.compute(tidy, "gross_margin")
-    assert len(wide) == 2
-    assert wide["gross_margin"].isna().all()
+def test_compute_absent_line_item_is_an_error_naming_it(tidy):
+    """ACME has no gross_profit rows: gross margin would be NaN everywhere, so compute says why instead."""
+    with pytest.raises(metrics.MissingInputError, match=r"'gross_margin' needs 'gross_profit'.*tickers ACME"):
+        metrics.compute(tidy, "gross_margin")
+
+
+@pytest.mark.fast
+def test_compute_line_item_absent_for_one_company_is_nan_for_it(tidy):
+    """ACME has OCF, BETA has none: ACME's capex/OCF is 0.5 in Q1, BETA's is NaN (not 0), no error."""
+    beta = tidy[tidy["metric"] == "capex"].assign(ticker="BETA")
+    wide = metrics.compute(pd.concat([tidy, beta], ignore_index=True), "capex_to_ocf").reset_index()
+    assert wide.loc[wide["ticker"] == "BETA", "capex_to_ocf"].isna().all()
+    _check(wide.loc[(wide["ticker"] == "ACME") & (wide["fiscal_period"] == "Q1"), "capex_to_ocf"], [0.5])
 
 
 @pytest.mark.fast

@@ -3,7 +3,9 @@ real raw folder. Every expected number is worked by hand in the docstring of its
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import shutil
 from pathlib import Path
 
@@ -275,7 +277,9 @@ def test_csv_roundtrip_and_prices_loader(table, tmp_path, monkeypatch):
         shutil.copy(DEFAULT_DATA_DIR / name, tmp_path / name)
     (tmp_path / "snapshot").mkdir()
     P.write_prices_csv(table, tmp_path / "snapshot" / "prices.csv")
-    (tmp_path / "snapshot" / "manifest.json").write_text("{}")
+    sha = hashlib.sha256((tmp_path / "snapshot" / "prices.csv").read_bytes()).hexdigest()
+    (tmp_path / "snapshot" / "manifest.json").write_text(
+        json.dumps({"tables": {"prices": {"file": "prices.csv", "sha256": sha}}}))
     monkeypatch.setenv("VALUECHAIN_DATA", str(tmp_path))
     load_table.cache_clear()
     sk = P.prices(["SKHYNIX"])

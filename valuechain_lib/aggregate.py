@@ -3,7 +3,8 @@
 Companies with different fiscal years are added up only over the same calendar quarter (each
 fiscal quarter belongs to the calendar quarter whose end is nearest its period end). A sum over
 a period where a company lacks a value is NaN, with the missing companies named; never a partial
-sum passed off as the whole.
+sum passed off as the whole. A company the snapshot holds nothing for yet (a universe row added
+since it was built) is in no sum and is named in the result's ``attrs["excluded"]``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .errors import CurrencyError, PeriodError
+from .metrics import check_tidy
 
 CAL_KEYS = ["calendar_year", "calendar_quarter"]
 
@@ -58,8 +60,12 @@ def calendar_sum(table: pd.DataFrame, by: list[str] | None = None, fx=None) -> p
     -------
     pandas.DataFrame
         ``value`` (NaN where any company in the group lacks that quarter), ``n_companies``,
-        ``missing`` (the tickers without a value), and ``unit``.
+        ``missing`` (the tickers without a value), and ``unit``. ``attrs["excluded"]``: ticker →
+        reason for each company left out of every sum because the snapshot holds nothing for it yet
+        (``table.attrs["not_yet_fetched"]``, set by `valuechain_lib.financials.financials`).
     """
+    check_tidy(table, "calendar_sum", ["ticker", "metric", "freq", *CAL_KEYS, "value", "unit"])
+    excluded = dict(table.attrs.get("not_yet_fetched", {}))
     if table["freq"].isin(["FY"]).any():
         raise PeriodError("calendar_sum adds quarters (freq Q or TTM); fiscal years are not aligned")
     table = check_one_currency(table, fx)
@@ -103,8 +109,9 @@ def calendar_sum(table: pd.DataFrame, by: list[str] | None = None, fx=None) -> p
     for col, uniques in labels.items():
         if col in out:
             out[col] = uniques.take(out[col].to_numpy())
-    out = out.sort_values(keys).reset_index(drop=True)
-    return out.drop(columns="n_expected")
+    out = out.sort_values(keys).reset_index(drop=True).drop(columns="n_expected")
+    out.attrs = {"excluded": excluded}
+    return out
 
 
 def calendar_years(quarters: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
@@ -154,6 +161,12 @@ def profit_pool(table: pd.DataFrame, universe: pd.DataFrame, metrics=("revenue",
         The universe table (for each ticker's layer).
     fx : dict, optional
         Exchange rates; without them a layer mixing currencies raises `CurrencyError`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As `calendar_sum` by layer; ``attrs["excluded"]`` names the companies not yet fetched.
     """
     rows = table[table["metric"].isin(metrics)].merge(universe[["ticker", "layer"]], on="ticker")
+    rows.attrs = dict(table.attrs)  # a merge drops them: keep the names of companies not yet fetched
     return calendar_sum(rows, by=["layer"], fx=fx)

@@ -14,7 +14,7 @@ from .metrics import (
     get_free_cash_flow_after_leases,
 )
 from .periods import calendar_quarter_end
-from .universe import universe
+from .universe import not_yet_fetched, universe
 from .verdicts import Verdict, at_least, through_text
 
 ITEMS = ("capex", "operating_cash_flow", "finance_lease_principal_payments")
@@ -40,7 +40,8 @@ def capex_vs_cash(tickers=None, freq: str = "TTM", since: int = 2018) -> pd.Data
     Parameters
     ----------
     tickers : list of str, optional
-        Defaults to `hyperscalers`.
+        Defaults to `hyperscalers` (less any the snapshot holds nothing for yet: they are left out and
+        named in ``excluded``).
     freq : {"TTM", "Q"}
         Trailing twelve months ending in each calendar quarter, or the quarter alone.
     since : int
@@ -57,8 +58,14 @@ def capex_vs_cash(tickers=None, freq: str = "TTM", since: int = 2018) -> pd.Data
         The combined row adds companies only over the same calendar quarter and is NaN where any
         company lacks the figure; the lease-adjusted combined figure is NaN where any company does
         not report finance-lease principal (Oracle does not in this snapshot; Alphabet only from 2024).
+        ``excluded`` (combined rows) and ``attrs["excluded"]`` name the hyperscalers left out of the
+        combined sum because they are not yet fetched.
     """
-    tickers = list(tickers or hyperscalers())
+    left_out = {}
+    if tickers is None:
+        unfetched = not_yet_fetched("financials")
+        left_out = {t: unfetched[t] for t in hyperscalers() if t in unfetched}
+    tickers = [t for t in (tickers or hyperscalers()) if t not in left_out]
     table = financials(tickers, freq=freq, calendar=True, metrics=list(ITEMS))
     table = table[table["calendar_year"] >= since]
     keys = ["ticker", "calendar_year", "calendar_quarter"]
@@ -76,7 +83,9 @@ def capex_vs_cash(tickers=None, freq: str = "TTM", since: int = 2018) -> pd.Data
     gaps = gaps.groupby(["calendar_year", "calendar_quarter"])["text"].agg("; ".join)
     combined["missing"] = gaps.reindex(combined.index).fillna("")
     combined["fiscal_label"] = "calendar-aligned sum"
+    combined["excluded"] = "; ".join(f"{t} ({why})" for t, why in left_out.items())
     combined = combined.reset_index().assign(ticker=COMBINED)
+    wide["excluded"] = ""
     out = pd.concat([wide, combined], ignore_index=True)
     out["free_cash_flow"] = get_free_cash_flow(out["operating_cash_flow"], out["capex"])
     out["free_cash_flow_after_leases"] = get_free_cash_flow_after_leases(
@@ -85,7 +94,9 @@ def capex_vs_cash(tickers=None, freq: str = "TTM", since: int = 2018) -> pd.Data
     out["quarter_end"] = calendar_quarter_end(out["calendar_year"], out["calendar_quarter"])
     out["calendar_label"] = [_calendar_label(y, q) for y, q in zip(out["calendar_year"], out["calendar_quarter"],
                                                                      strict=True)]
-    return out.sort_values(["ticker", "quarter_end"]).reset_index(drop=True)
+    out = out.sort_values(["ticker", "quarter_end"]).reset_index(drop=True)
+    out.attrs = {"excluded": left_out}
+    return out
 
 
 def since_when(series: pd.Series, threshold: float) -> pd.Timestamp | None:

@@ -8,7 +8,9 @@ built, so a refresh can change them.
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import inspect
 import re
 from pathlib import Path
 
@@ -16,12 +18,20 @@ import pandas as pd
 
 from .errors import ValueChainError
 from .facts import facts
-from .paths import data_dir
+from .paths import PACKAGE_DIR, data_dir
 from .verdicts import STATUSES, Verdict, render
 from .vintage import as_of
 
 CLAIM_COLUMNS = ["claim_id", "essay", "kind", "claim", "chapter", "section", "rule", "params", "rationale"]
 CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
+#: A claim id: capital letters then a number (A3, B11, X1).
+CLAIM_ID = re.compile(r"[A-Z]+[0-9]+")
+#: Ids starting with this letter are reserved for forks' claims (X1, X2, …); every other letter is the
+#: book's (the essays' A and B, the book's own C), so a fork's claims never collide with the book's.
+FORK_PREFIX = "X"
+#: Where forks keep their rules (``valuechain_lib/forks/<chapter>.py``, written by ``new-chapter``).
+FORKS_PACKAGE = "valuechain_lib.forks"
+REPO_ROOT = PACKAGE_DIR.parent
 
 
 class ClaimsError(ValueChainError):
@@ -37,8 +47,8 @@ def _parse_value(text: str):
     return text
 
 
-def parse_params(text) -> dict:
-    """Parse ``name=value;name=value`` (values: numbers, or text; ``a|b`` for a list of texts)."""
+def _split_params(text) -> dict:
+    """``name=value;name=value`` as texts (a list of texts where the value is ``a|b``), nothing cast."""
     if text is None or (isinstance(text, float) and pd.isna(text)) or not str(text).strip():
         return {}
     params = {}
@@ -48,8 +58,214 @@ def parse_params(text) -> dict:
         if not sep or not name.strip():
             raise ClaimsError(f"parameter {part!r} is not name=value")
         value = value.strip()
-        params[name.strip()] = value.split("|") if "|" in value else _parse_value(value)
+        params[name.strip()] = value.split("|") if "|" in value else value
     return params
+
+
+def parse_params(text) -> dict:
+    """Parse ``name=value;name=value`` (values: numbers, or text; ``a|b`` for a list of texts)."""
+    return {name: value if isinstance(value, list) else _parse_value(value)
+            for name, value in _split_params(text).items()}
+
+
+def _accepts(parameter: inspect.Parameter) -> set[str] | None:
+    """What ledger text a rule's parameter takes, from its annotation or else a numeric default.
+
+    Returns a set of ``"number"``, ``"whole number"``, ``"text"``, ``"list"``, ``"true or false"`` and
+    ``"other:<type>"`` (a type no ledger text gives); None when anything goes (no annotation).
+    """
+    annotation = parameter.annotation
+    if annotation is inspect.Parameter.empty:
+        default = parameter.default
+        if isinstance(default, bool):
+            return {"true or false"}
+        if isinstance(default, int | float):
+            return {"number"} if isinstance(default, float) else {"whole number", "number"}
+        return None
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    accepted = set()
+    for token in (t.strip() for t in text.replace("typing.", "").replace("Optional[", "").split("|")):
+        token = token if "[" in token else token.removesuffix("]")
+        base = token.split("[")[0]
+        if token == "None":
+            continue
+        if base in ("Any", "object"):
+            return None
+        kinds = {"float": {"number"}, "int": {"whole number"}, "str": {"text"}, "bool": {"true or false"}}
+        if base in kinds:
+            accepted |= kinds[base]
+        elif base in ("list", "tuple", "Sequence", "Iterable", "Collection"):
+            accepted |= {"list"}
+        else:
+            accepted.add(f"other:{token}")
+    return accepted or None
+
+
+def _cast(raw, accepted: set[str] | None):
+    """The value a rule receives for ledger text ``raw``; None when ``accepted`` rules it out."""
+    if accepted is None:
+        return raw if isinstance(raw, list) else _parse_value(raw)
+    if isinstance(raw, list):
+        return raw if "list" in accepted else None
+    guess = _parse_value(raw)
+    if "whole number" in accepted and isinstance(guess, int):
+        return guess
+    if "number" in accepted and isinstance(guess, int | float):
+        return guess
+    if "true or false" in accepted and raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    if "list" in accepted:
+        return [raw]
+    if "text" in accepted:
+        return raw
+    return None
+
+
+def _describe(accepted: set[str]) -> str:
+    plain = {"number": "a number", "whole number": "a whole number", "text": "a text", "list": "a list (a|b)",
+             "true or false": "true or false"}
+    return " or ".join(plain[k] for k in sorted(accepted) if k in plain)
+
+
+def bind_params(rule, text, claim_id: str = "?", spec: str = "") -> dict:
+    """The keyword arguments a ledger row's ``params`` give its rule, checked against the rule's signature.
+
+    Parameters
+    ----------
+    rule : callable
+        The rule (`resolve_rule`).
+    text : str
+        The row's ``params`` (``name=value;name=value``).
+    claim_id, spec : str
+        The claim and its ``rule`` text, named in the errors.
+
+    Returns
+    -------
+    dict
+        Name → value, cast as the rule's annotations (or numeric defaults) say.
+
+    Raises
+    ------
+    ClaimsError
+        A parameter the rule does not take, a value of the wrong type, or a parameter without a
+        default that ``params`` leaves out; the message names the claim, the rule and the parameter.
+    """
+    spec = spec or f"{rule.__module__}:{rule.__name__}"
+    try:
+        raw = _split_params(text)
+    except ClaimsError as exc:
+        raise ClaimsError(f"claim {claim_id}: {exc}") from exc
+    signature = inspect.signature(rule)
+    named = {n: p for n, p in signature.parameters.items()
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    bound = {}
+    for name, value in raw.items():
+        if name not in named:
+            if takes_any:
+                bound[name] = value if isinstance(value, list) else _parse_value(value)
+                continue
+            near = difflib.get_close_matches(name, list(named), n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else ""
+            raise ClaimsError(f"claim {claim_id}: parameter '{name}' is not a parameter of {spec} "
+                              f"(it takes {', '.join(named) or 'none'}){hint}")
+        accepted = _accepts(named[name])
+        cast = _cast(value, accepted)
+        if cast is None:
+            shown = "|".join(value) if isinstance(value, list) else value
+            wanted = _describe(accepted)
+            problem = f"is not {wanted}" if wanted else "cannot be given in the ledger"
+            annotation = named[name].annotation
+            takes = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+            raise ClaimsError(f"claim {claim_id}: parameter {name}={shown} {problem} "
+                              f"({spec} takes {name}{': ' + takes if takes else ''})")
+        bound[name] = cast
+    missing = [n for n, p in named.items() if p.default is inspect.Parameter.empty and n not in bound]
+    if missing:
+        raise ClaimsError(f"claim {claim_id}: {spec} needs parameter(s) {', '.join(repr(m) for m in missing)}, "
+                          "which the row's params do not give")
+    return bound
+
+
+def _anchors(page: Path) -> list[str]:
+    """The ids a link ``page.html#id`` can reach: its headings' ids (as Sphinx makes them) and labels."""
+    from docutils.nodes import make_id
+
+    anchors, fence = [], None
+    for line in page.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        marker = re.match(r"(`{3,}|~{3,}|:{3,})", stripped)
+        if marker:
+            if fence is None:
+                fence = marker.group(1)
+            elif stripped.startswith(fence) and not stripped[len(fence):].strip():
+                fence = None
+            continue
+        if fence is not None:
+            continue
+        heading = re.match(r"#{1,6}\s+(.+?)\s*#*\s*$", line)
+        label = re.match(r"\(([^()\s]+)\)=\s*$", line)
+        if heading:
+            anchors.append(make_id(heading.group(1)))
+        elif label:
+            anchors.append(label.group(1))
+    return anchors
+
+
+def _repo_roots(path: Path) -> list[Path]:
+    """Where a ledger's chapters live: the repository holding the ledger, then this checkout."""
+    roots = [path.resolve().parent.parent, REPO_ROOT]
+    return list(dict.fromkeys(roots))
+
+
+def _check_place(row, roots: list[Path]) -> None:
+    """A row's chapter exists, is in the table of contents, and has the section the scorecard links."""
+    claim_id, chapter, section = row.claim_id, row.chapter.strip(), row.section.strip()
+    if not chapter:
+        if section:
+            raise ClaimsError(f"claim {claim_id}: section {section!r} is given without a chapter")
+        return
+    pages = [root / f"{chapter}{ext}" for root in roots for ext in (".md", ".ipynb")]
+    page = next((p for p in pages if p.is_file()), None)
+    if page is None:
+        raise ClaimsError(f"claim {claim_id}: chapter {chapter!r} does not exist (no {chapter}.md); "
+                          "the scorecard would link to a missing page")
+    root = page.parents[len(Path(chapter).parts) - 1]
+    toc = root / "_toc.yml"
+    if toc.is_file() and not re.search(rf"^\s*-\s*file:\s*{re.escape(chapter)}(\.md)?\s*$",
+                                       toc.read_text(encoding="utf-8"), flags=re.M):
+        raise ClaimsError(f"claim {claim_id}: chapter {chapter!r} is not in _toc.yml, so the book does not "
+                          "build it and the scorecard's link would be dead")
+    if not section:
+        raise ClaimsError(f"claim {claim_id}: chapter {chapter!r} is given without a section to link to")
+    if page.suffix == ".md":
+        anchors = _anchors(page)
+        if section not in anchors:
+            raise ClaimsError(f"claim {claim_id}: section {section!r} is not a heading or label of {chapter} "
+                              f"(it has: {', '.join(anchors)})")
+
+
+def check_row(row, path: Path | None = None):
+    """Check one ledger row (a named tuple of `CLAIM_COLUMNS`); return its rule's keyword arguments.
+
+    Raises
+    ------
+    ClaimsError
+        Naming the claim and what is wrong: its id, kind, rationale, chapter or section, rule or params.
+    """
+    path = Path(path or data_dir() / "claims.csv")
+    if not CLAIM_ID.fullmatch(row.claim_id):
+        raise ClaimsError(f"claim {row.claim_id!r}: an id is capital letters then a number, like A3 or "
+                          f"{FORK_PREFIX}1, with no spaces")
+    if row.kind not in ("claim", "condition"):
+        raise ClaimsError(f"claim {row.claim_id}: kind {row.kind!r} is not 'claim' or 'condition'")
+    if not row.claim.strip():
+        raise ClaimsError(f"claim {row.claim_id} has no claim text")
+    if not row.rationale.strip():
+        raise ClaimsError(f"claim {row.claim_id} has no rationale")
+    _check_place(row, _repo_roots(path))
+    rule = resolve_rule(row.rule, row.claim_id)
+    return bind_params(rule, row.params, row.claim_id, row.rule)
 
 
 def ledger(path: Path | None = None) -> pd.DataFrame:
@@ -63,17 +279,19 @@ def ledger(path: Path | None = None) -> pd.DataFrame:
     if dup:
         raise ClaimsError(f"{path}: duplicate claim id(s) {dup}")
     for row in table.itertuples():
-        if row.kind not in ("claim", "condition"):
-            raise ClaimsError(f"{path}: claim {row.claim_id}: kind {row.kind!r} is not 'claim' or 'condition'")
-        if not row.rationale.strip():
-            raise ClaimsError(f"{path}: claim {row.claim_id} has no rationale")
-        resolve_rule(row.rule, row.claim_id)
-        parse_params(row.params)
+        try:
+            check_row(row, path)
+        except ClaimsError as exc:
+            raise ClaimsError(f"{path}: {exc}") from exc
     return table
 
 
 def resolve_rule(spec: str, claim_id: str = "?"):
-    """Return the function named by ``module:function``; the module must be inside valuechain_lib."""
+    """Return the function named by ``module:function``; the module must be inside valuechain_lib.
+
+    A fork's rules live in `FORKS_PACKAGE` (``valuechain_lib/forks/<chapter>.py``), so the build's
+    check for changed library code and the linter cover them too.
+    """
     module_name, sep, func_name = spec.partition(":")
     if not sep or not module_name.startswith("valuechain_lib."):
         raise ClaimsError(f"claim {claim_id}: rule {spec!r} is not 'valuechain_lib.<module>:<function>'")
@@ -111,7 +329,7 @@ def essay_date(essay: str) -> tuple[str, str]:
 def evaluate(row, date=None) -> Verdict:
     """Run one ledger row's rule with its parameters, on the snapshot as it is or as of ``date``."""
     rule = resolve_rule(row["rule"], row["claim_id"])
-    params = parse_params(row["params"])
+    params = bind_params(rule, row["params"], row["claim_id"], row["rule"])
     with as_of(date):
         verdict = rule(**params)
     if not isinstance(verdict, Verdict):

@@ -2,18 +2,30 @@
 
 ``python -m valuechain_lib snapshot --from ../shared/data``  (developers; needs the raw files)
 ``python -m valuechain_lib summary``                          (anyone; reads the committed snapshot)
+``python -m valuechain_lib check``                            (anyone; checks every data file a build reads)
 ``python -m valuechain_lib refresh``                          (live data; needs VALUECHAIN_SEC_IDENTITY)
+
+A bad input file or argument ends with one line, ``error: <what is wrong, where>``, and exit code 2;
+Ctrl-C with one line and exit code 130. A traceback means a bug in the library.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import time
+import types
+from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 
 from .errors import ValueChainError
+
+#: Exit codes: a problem the user can fix (bad file or argument), and an interrupt (128 + SIGINT).
+EXIT_ERROR, EXIT_INTERRUPTED = 2, 130
 
 
 def _cmd_snapshot(args) -> int:
@@ -74,10 +86,82 @@ def _cmd_summary(args) -> int:
     return 0
 
 
-def _cmd_build(args) -> int:
-    """Summarise the committed snapshot, then build the HTML book from it (no network)."""
-    from .book import build
+def data_checks() -> list[tuple[str, Callable[[], str]]]:
+    """The data files a build reads, each with the function that loads and validates it.
 
+    Returns
+    -------
+    list of (str, callable)
+        A file's name relative to the data folder and a function of no arguments returning a short
+        description of what it holds; each raises a `ValueChainError` on a broken file.
+    """
+    from . import claims, depreciation, gpu_economics, snapshot
+    from .facts import facts
+    from .prices import resolve_price_tickers
+    from .universe import check_snapshot_ciks, lacking_in_snapshot, universe
+
+    def companies() -> str:
+        check_snapshot_ciks()
+        lacking = lacking_in_snapshot()
+        waiting = sorted({t for tickers in lacking.values() for t in tickers})
+        note = f"; not yet fetched: {', '.join(waiting)} (run `python -m valuechain_lib refresh`)" if waiting else ""
+        return f"{len(universe())} companies, CIKs match the snapshot{note}"
+
+    def tables() -> str:
+        files = snapshot.verify_snapshot()
+        rows = sum(len(snapshot.load_table(name)) for name in snapshot.TABLE_FILES)
+        return f"{len(files)} tables match their sha256, {rows:,} rows"
+
+    return [
+        ("universe.csv", companies),
+        ("benchmarks.csv", lambda: f"{len(resolve_price_tickers())} price tickers with benchmarks"),
+        ("snapshot/manifest.json", lambda: f"built {snapshot.manifest()['built_at']}"),
+        ("snapshot/*.csv", tables),
+        ("facts.csv", lambda: f"{len(facts())} facts"),
+        ("essays.csv", lambda: f"{len(claims.essays())} essays"),
+        ("claims.csv", lambda: f"{len(claims.ledger())} claims"),
+        ("gpu_assumptions.csv", lambda: f"{len(gpu_economics.load_assumptions())} assumptions"),
+        ("depreciation_assumptions.csv", lambda: f"{len(depreciation.load_assumptions())} assumptions"),
+    ]
+
+
+def _naming(name: str, message: str) -> str:
+    """``message``, prefixed with the data file it concerns unless it already names that file."""
+    from .facts import shown_path
+    from .paths import data_dir
+
+    if Path(name).name.replace("*", "") in message:
+        return message
+    return f"{shown_path(data_dir() / name)}: {message}"
+
+
+def _cmd_check(args) -> int:
+    """Load and validate every data file a build reads; stop at the first broken one."""
+    for name, load in data_checks():
+        try:
+            what = load()
+        except ValueChainError as exc:
+            raise ValueChainError(_naming(name, _one_line(exc))) from exc
+        except (ValueError, OSError) as exc:
+            message = data_file_error(exc)
+            if message is None:
+                raise
+            raise ValueChainError(_naming(name, message)) from exc
+        if not args.quiet:
+            print(f"ok  {name:<30} {what}")
+    return 0
+
+
+def _cmd_build(args) -> int:
+    """Check the data files, summarise the committed snapshot, then build the HTML book (no network).
+
+    The check and the summary read the data folder the pages will read (`book.build_environment`), so a
+    broken file stops the build in one line before any page runs.
+    """
+    from .book import build, build_environment
+
+    os.environ["VALUECHAIN_DATA"] = build_environment()["VALUECHAIN_DATA"]
+    _cmd_check(argparse.Namespace(quiet=True))
     _cmd_summary(args)
     return build()
 
@@ -87,11 +171,7 @@ def _cmd_refresh(args) -> int:
     from .edition import render_markdown
     from .refresh import refresh
 
-    try:
-        result = refresh(allow_partial=args.allow_partial, progress=not args.quiet)
-    except KeyboardInterrupt:
-        print("error: refresh interrupted; the snapshot was not changed", file=sys.stderr)
-        return 130
+    result = refresh(allow_partial=args.allow_partial, progress=not args.quiet)
     print(f"refreshed {result.target} in {result.seconds:.1f} s")
     print(render_markdown(result.diff))
     return 0
@@ -100,10 +180,13 @@ def _cmd_refresh(args) -> int:
 def _cmd_new_chapter(args) -> int:
     from .scaffold import new_chapter
 
-    written = new_chapter(args.title, args.claim_id, args.claim)
+    written = new_chapter(args.title, args.claim_id, args.claim, book_claim=args.book_claim)
     for what, path in written.items():
         print(f"{what:<8} {path}")
-    print("next: write the chapter, set its rule in data/claims.csv, then `python -m valuechain_lib build`")
+    rule = written.get("rule")
+    print("next: write the chapter"
+          + (f", edit the starter rule in {rule.relative_to(rule.parents[2])}" if rule else "")
+          + ", point the claim's row in data/claims.csv at it, then `python -m valuechain_lib build`")
     return 0
 
 
@@ -114,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     snap = sub.add_parser("snapshot", help="build data/snapshot from raw public files (developers)")
     snap.add_argument("--from", dest="source", help="folder holding sec/ and prices/ (default ../shared/data)")
     snap.add_argument("--quiet", action="store_true", help="no progress bar")
-    snap.set_defaults(func=_cmd_snapshot)
+    snap.set_defaults(func=_cmd_snapshot, interrupted="snapshot interrupted; the committed snapshot was not changed")
     summ = sub.add_parser("summary", help="print a summary table of the committed snapshot")
     summ.set_defaults(func=_cmd_summary)
     fresh = sub.add_parser("refresh", help="download fresh SEC filings and prices into a new snapshot edition "
@@ -122,24 +205,122 @@ def build_parser() -> argparse.ArgumentParser:
     fresh.add_argument("--allow-partial", action="store_true",
                        help="keep the previous rows of companies/tickers that fail instead of failing")
     fresh.add_argument("--quiet", action="store_true", help="no progress bar")
-    fresh.set_defaults(func=_cmd_refresh)
-    build = sub.add_parser("build", help="build the book from the committed snapshot (no network)")
-    build.set_defaults(func=_cmd_build)
+    fresh.set_defaults(func=_cmd_refresh, interrupted="refresh interrupted; the snapshot was not changed")
+    build = sub.add_parser("build", help="check the data files, then build the book from the committed snapshot "
+                           "(no network)")
+    build.set_defaults(func=_cmd_build, interrupted="build interrupted: _build/html is incomplete; run "
+                       "`python -m valuechain_lib build` again (pages already executed come from the cache)")
+    check = sub.add_parser("check", help="load and validate every data file a build reads (one line each)")
+    check.add_argument("--quiet", action="store_true", help="print nothing when every file is valid")
+    check.set_defaults(func=_cmd_check)
     new = sub.add_parser("new-chapter", help="scaffold a thesis chapter: notebook, TOC entry, claim row, smoke test")
     new.add_argument("title", help="the chapter's title")
-    new.add_argument("--claim-id", required=True, help="a new claim id, e.g. C1")
+    new.add_argument("--claim-id", required=True, help="a new fork claim id, e.g. X1 (X ids are reserved for forks)")
+    new.add_argument("--book-claim", action="store_true",
+                     help="scaffold one of the book's own claims (a C id) instead of a fork's")
     new.add_argument("--claim", required=True, help="the claim the chapter tests, in one sentence")
     new.set_defaults(func=_cmd_new_chapter)
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+_SUFFIXES = (".csv", ".json", ".md", ".yml")
+
+
+def _file_of(value) -> str | None:
+    """A data file named by a local variable: a path, a path string or an open file."""
+    if isinstance(value, types.ModuleType | type):
+        return None
+    name = getattr(value, "name", None) if hasattr(value, "read") else value
+    if isinstance(name, str | os.PathLike) and str(name).endswith(_SUFFIXES):
+        return str(name)
+    return None
+
+
+def _file_in_traceback(exc: BaseException) -> str | None:
+    """The innermost library frame's data file when ``exc`` was raised while reading it, else None."""
+    found, tb = None, exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_globals.get("__name__", "").startswith("valuechain_lib"):
+            for value in frame.f_locals.values():
+                found = _file_of(value) or found
+        tb = tb.tb_next
+    return found
+
+
+def data_file_error(exc: BaseException) -> str | None:
+    """One line for a raw parse error raised while the library read one of its files; None for a bug.
+
+    The library's readers turn what they can into `ValueChainError` naming the file and row; this is
+    the safety net for the rest: JSON and CSV parse errors, undecodable text, a file that cannot be opened.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The exception the command raised.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"cannot read data/universe.csv: Integer column has NA values in column 5"``.
+    """
+    where = _file_in_traceback(exc)
+    shown = where or "a data file"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{shown} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}; truncated?)"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"{shown} is not UTF-8 text ({exc.reason} at byte {exc.start})"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"cannot open {exc.filename}: {exc.strerror or _one_line(exc)}"
+    if isinstance(exc, pd.errors.ParserError | pd.errors.EmptyDataError):
+        return f"cannot read {shown} as a CSV table: {_one_line(exc)}"
+    if isinstance(exc, ValueError) and where and _raised_in_pandas_reader(exc):
+        return f"cannot read {where}: {_one_line(exc)} (a short or malformed row?)"
+    return None
+
+
+def _raised_in_pandas_reader(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__", "").startswith("pandas.io."):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run a command; a user's error prints ``error: ...`` (exit 2), Ctrl-C one line (exit 130).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The command's exit code.
+    """
+    args = None
     try:
+        args = build_parser().parse_args(argv)
         return args.func(args)
+    except KeyboardInterrupt:
+        print(getattr(args, "interrupted", "interrupted"), file=sys.stderr)
+        return EXIT_INTERRUPTED
     except ValueChainError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except (ValueError, OSError) as exc:
+        message = data_file_error(exc)
+        if message is None:
+            raise  # not a bad input: a bug, whose traceback belongs in a report
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ import pandas as pd
 from .aggregate import calendar_sum
 from .capex import hyperscalers
 from .errors import ValueChainError
-from .facts import CONFIDENCES, KINDS, facts, label
+from .facts import CONFIDENCES, KINDS, facts, label, shown_path
 from .financials import financials
 from .metrics import get_capex_intensity, get_da_to_capex, get_growth, get_operating_margin
 from .paths import data_dir
@@ -145,11 +145,19 @@ def load_assumptions(path=None, facts_table: pd.DataFrame | None = None) -> pd.D
     facts table even inside `valuechain_lib.vintage.as_of` (where `facts` hides later rows).
     """
     path = data_dir() / "depreciation_assumptions.csv" if path is None else path
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except FileNotFoundError:
+        raise AssumptionsError(f"assumptions table not found: {shown_path(path)}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise AssumptionsError(f"{shown_path(path)}: not a readable CSV table: {exc}") from exc
     if facts_table is None:
         with as_of(None):
             facts_table = facts()
-    validate_assumptions(frame, facts_table)
+    try:
+        validate_assumptions(frame, facts_table)
+    except AssumptionsError as exc:
+        raise AssumptionsError(f"{shown_path(path)}: {exc}") from None
     for col in ("value", "low", "high"):
         frame[col] = frame[col].astype(float)
     return frame.set_index("name")

@@ -156,6 +156,10 @@ def render_markdown(diff: dict) -> str:
         f"{s['companies_with_new_periods']} company(ies), {s['restated_values']} restated value(s), prices "
         f"extended for {s['tickers_extended']} ticker(s)."
     ]
+    added = {kind: names for kind, names in (diff.get("added") or {}).items() if names}
+    if added:
+        lines += ["", "**Companies added** (new rows of data/universe.csv, full history fetched)", ""]
+        lines += [f"- {kind}: {', '.join(names)}" for kind, names in added.items()]
     if diff["new_periods"]:
         lines += ["", "**New periods**", ""]
         for ticker, items in diff["new_periods"].items():
@@ -171,7 +175,7 @@ def render_markdown(diff: dict) -> str:
     extended = {t: p for t, p in diff["prices"].items() if p["rows_added"] > 0}
     if extended:
         lines += ["", "**Prices extended**", "", "| ticker | was to | now to | rows added |", "| --- | --- | --- | ---: |"]
-        lines += [f"| {t} | {p['from']} | {p['to']} | {p['rows_added']} |" for t, p in extended.items()]
+        lines += [f"| {t} | {p['from'] or 'new ticker'} | {p['to']} | {p['rows_added']} |" for t, p in extended.items()]
     if diff["not_refreshed"]:
         lines += ["", "**Not refreshed** (previous rows kept unchanged)", ""]
         lines += [f"- {t}: {why}" for t, why in diff["not_refreshed"].items()]

@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pandas as pd
 
 from .errors import ValueChainError
-from .paths import data_dir
+from .paths import PACKAGE_DIR, data_dir
 from .vintage import current as current_date
 
 COLUMNS = (
@@ -101,7 +102,7 @@ def validate_facts(frame: pd.DataFrame) -> None:
     Raises
     ------
     FactsError
-        Naming the fact_id and field: a missing column, an empty or duplicate fact_id, an unknown
+        Naming the line of ``facts.csv`` (the header is line 1), the fact_id and the field: a missing column, an empty or duplicate fact_id, an unknown
         unit, kind, confidence, qualifier or claim_id, a row with neither a value nor both range
         ends (or with both), a number that does not parse, value_low > value_high, a date that is
         not ISO (``period_end`` must be a full date), an empty source_title or publisher, a URL
@@ -118,18 +119,18 @@ def validate_facts(frame: pd.DataFrame) -> None:
             for vals in frame[list(COLUMNS)].itertuples(index=False, name=None)]
     ids = [r["fact_id"] for r in rows]
     known = set(ids)
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for i, r in enumerate(rows):
-        fid = r["fact_id"]
+        fid, line = r["fact_id"], i + 2  # the CSV line: the header is line 1
 
-        def fail(field: str, problem: str, fid=fid) -> None:
-            raise FactsError(f"fact {fid!r}: field {field!r}: {problem}")
+        def fail(field: str, problem: str, fid=fid, line=line) -> None:
+            raise FactsError(f"line {line}: fact {fid!r}: field {field!r}: {problem}")
 
         if not fid:
-            raise FactsError(f"row {i}: field 'fact_id': empty fact_id")
+            raise FactsError(f"line {line}: field 'fact_id': empty fact_id")
         if fid in seen:
-            fail("fact_id", "duplicate fact_id")
-        seen.add(fid)
+            fail("fact_id", f"duplicate fact_id (first on line {seen[fid]})")
+        seen[fid] = line
         for field, allowed in (("unit", UNITS), ("kind", KINDS), ("confidence", CONFIDENCES),
                                ("qualifier", QUALIFIERS)):
             if r[field] not in allowed:
@@ -232,11 +233,27 @@ def _parse_dates(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
     return dates, precision.astype("string")
 
 
+def shown_path(path) -> str:
+    """A data file's path for a message: relative to the repository when inside it (``data/facts.csv``)."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(PACKAGE_DIR.parent).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _path() -> Path:
+    return data_dir() / "facts.csv"
+
+
 def _read() -> pd.DataFrame:
-    path = data_dir() / "facts.csv"
+    path = _path()
     if not path.exists():
         raise FactsError(f"facts table not found: {path}")
-    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise FactsError(f"{shown_path(path)}: not a readable CSV table: {exc}") from exc
 
 
 def _entity_names(entity: str) -> set[str]:
@@ -277,7 +294,10 @@ def facts(claim_id: str | None = None, entity: str | None = None, segment: str |
         If the table is missing or invalid, or ``min_confidence`` is unknown.
     """
     raw = _read()
-    validate_facts(raw)
+    try:
+        validate_facts(raw)
+    except FactsError as exc:
+        raise FactsError(f"{shown_path(_path())}: {exc}") from None
     out = raw.copy()
     for col in NUMBER_COLUMNS:
         out[col] = pd.to_numeric(out[col].replace("", None)).astype("float64")

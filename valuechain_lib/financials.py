@@ -6,8 +6,9 @@ import pandas as pd
 
 from .aggregate import calendar_years
 from .errors import UnknownMetricError, ValueChainError
+from .metrics import ArgumentError, check_choice, check_flag, check_names
 from .standardize import canonical_metrics, check_metric
-from .universe import check_tickers
+from .universe import check_snapshot_ciks, check_tickers, not_yet_fetched, not_yet_fetched_error
 from .vintage import table as snapshot_table
 
 FREQS = ("Q", "FY", "TTM")
@@ -20,7 +21,8 @@ def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=No
     ----------
     tickers : str or list of str, optional
         Universe tickers; all companies with SEC data when omitted. An unknown ticker raises
-        `UnknownTickerError` naming it.
+        `UnknownTickerError` naming it; a universe row the snapshot holds no filings for yet raises
+        `NotYetFetchedError` (run ``python -m valuechain_lib refresh``).
     freq : {"Q", "FY", "TTM"}
         Discrete fiscal quarters (derived from year-to-date figures where not reported), fiscal
         years, or trailing twelve months (sum of four consecutive quarters; balance-sheet metrics
@@ -41,6 +43,8 @@ def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=No
         derivation, missing_reason``. ``value`` is in units of ``unit`` (USD, TWD), not millions;
         capex is a positive outflow; a missing value is NaN with ``missing_reason`` set. Inside
         ``with valuechain_lib.vintage.as_of(date):`` the figures are those filed by ``date``.
+        ``attrs["not_yet_fetched"]`` names (ticker → reason) the universe rows left out because the
+        snapshot has nothing for them yet, so an aggregate over the result can name them.
 
     Examples
     --------
@@ -48,11 +52,19 @@ def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=No
     >>> q[["fiscal_year", "fiscal_period", "calendar_year", "calendar_quarter"]].iloc[-1].tolist()
     [2027, 'Q1', 2026, 1]
     """
-    if freq not in FREQS:
-        raise ValueChainError(f"freq must be one of {FREQS}, not {freq!r}")
+    tickers = check_names(tickers, "tickers", "financials")
+    check_choice(freq, "freq", "financials", FREQS)
+    check_flag(calendar, "calendar", "financials")
+    metrics = check_names(metrics, "metrics", "financials")
+    check_snapshot_ciks()
     table = snapshot_table("financials")
+    unfetched = not_yet_fetched("financials")
     if tickers is not None:
         wanted = check_tickers(tickers)
+        asked = [t for t in wanted if t in unfetched]
+        if asked:
+            raise not_yet_fetched_error(asked)
+        unfetched = {}
         no_data = [t for t in wanted if t not in set(table["ticker"])]
         if no_data:
             raise ValueChainError(f"no SEC financial data in the snapshot for {no_data} (prices only)")
@@ -68,11 +80,14 @@ def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=No
         years["fiscal_year"] = pd.NA
         for col in ("accession", "form", "filed", "tag", "source"):
             years[col] = pd.NA
-        return years.reindex(columns=table.columns).reset_index(drop=True)
-    out = table[table["freq"] == freq]
-    if calendar:
-        out = out[out["calendar_year"].notna()]
-    return out.reset_index(drop=True)
+        out = years.reindex(columns=table.columns).reset_index(drop=True)
+    else:
+        out = table[table["freq"] == freq]
+        if calendar:
+            out = out[out["calendar_year"].notna()]
+        out = out.reset_index(drop=True)
+    out.attrs["not_yet_fetched"] = dict(unfetched)
+    return out
 
 
 def series(ticker: str, metric: str, freq: str = "Q", calendar: bool = False) -> pd.Series:
@@ -100,6 +115,11 @@ def series(ticker: str, metric: str, freq: str = "Q", calendar: bool = False) ->
     >>> series("NVDA", "revenue", freq="FY").index.name
     'period_end'
     """
+    for argument, value in (("ticker", ticker), ("metric", metric)):
+        if not isinstance(value, str):
+            raise ArgumentError(f"series: {argument} must be one name (a string), not {value!r}")
+    check_choice(freq, "freq", "series", FREQS)
+    check_flag(calendar, "calendar", "series")
     rows = financials(ticker, freq=freq, calendar=calendar, metrics=metric)
     if rows.empty or rows["value"].isna().all():
         reasons = rows["missing_reason"].dropna().unique().tolist() if not rows.empty else []

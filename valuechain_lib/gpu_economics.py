@@ -37,7 +37,7 @@ import pandas as pd
 
 from . import vintage
 from .errors import ValueChainError
-from .facts import facts
+from .facts import facts, shown_path
 from .paths import data_dir
 from .verdicts import Verdict, less_than
 
@@ -451,15 +451,22 @@ def load_assumptions(path=None) -> pd.DataFrame:
     Raises
     ------
     AssumptionsError
-        If the file is missing or breaks a rule of `validate_assumptions`.
+        If the file is missing, is not a CSV table, or breaks a rule of `validate_assumptions`; the
+        message starts with the file's path.
     """
     from pathlib import Path
 
     path = Path(path) if path is not None else data_dir() / "gpu_assumptions.csv"
     if not path.exists():
         raise AssumptionsError(f"assumptions table not found: {path}")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    validate_assumptions(frame)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise AssumptionsError(f"{shown_path(path)}: not a readable CSV table: {exc}") from exc
+    try:
+        validate_assumptions(frame)
+    except AssumptionsError as exc:
+        raise AssumptionsError(f"{shown_path(path)}: {exc}") from None
     for col in ("value", "low", "high"):
         frame[col] = frame[col].astype(float)
     return frame

@@ -71,7 +71,8 @@ def layer_pool(since_year: int = 2021, freq: str = "TTM") -> tuple[pd.DataFrame,
     """Revenue and operating income pooled by layer, by calendar quarter, over a fixed set of companies.
 
     Only companies reporting in USD with every quarter of the window are pooled, so the pool does
-    not jump when a company enters the data; the others are returned with the reason.
+    not jump when a company enters the data; the others are returned with the reason, a universe row
+    the snapshot holds nothing for yet among them ("not yet fetched").
 
     Returns
     -------
@@ -82,12 +83,14 @@ def layer_pool(since_year: int = 2021, freq: str = "TTM") -> tuple[pd.DataFrame,
     """
     u = universe()
     table = financials(freq=freq, calendar=True, metrics=list(POOL_METRICS))
+    not_fetched = dict(table.attrs.get("not_yet_fetched", {}))
     usd = set(u.loc[u["currency"] == "USD", "ticker"])
     other_currency = {t: f"reports in {c} (no exchange rate applied)" for t, c in
                       u.set_index("ticker")["currency"].items() if t not in usd and t in set(table["ticker"])}
     table = table[table["ticker"].isin(usd)]
     kept, excluded = complete_panel(table, POOL_METRICS, since_year)
     excluded.update(other_currency)
+    excluded.update(not_fetched)
     last_q = table[table["ticker"].isin(kept) & table["value"].notna()]
     last = last_q.groupby("ticker").apply(
         lambda g: int(g["calendar_year"].max()) * 4 + int(g.loc[g["calendar_year"] == g["calendar_year"].max(),

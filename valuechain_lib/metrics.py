@@ -6,12 +6,116 @@ stays in the inputs' currency units. Sign convention: capex and finance-lease pr
 are positive outflows. A zero or missing input gives NaN, never 0.
 
 `line_items` and `compute` are the thin layer that picks rows of the tidy table and calls them.
+`check_names`, `check_flag`, `check_choice` and `check_tidy` check the public readers' arguments, so a
+wrong type fails with one line naming the argument instead of being read as something else
+(``calendar="no"`` as True, a price table as financials).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 import numpy as np
 import pandas as pd
+
+from .errors import UnknownMetricError, ValueChainError
+
+
+class ArgumentError(ValueChainError, TypeError):
+    """An argument of the wrong type; the message names the function, the argument and what it got."""
+
+
+class MissingInputError(ValueChainError):
+    """A derived metric whose input has no value in any of the rows given."""
+
+
+def _got(value) -> str:
+    """``int 123``, ``str 'no'``: the type and a short repr of a bad argument."""
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60] + '...' if len(text) > 60 else text}"
+
+
+def check_names(value, argument: str, where: str, *, optional: bool = True) -> list[str] | None:
+    """Return a name or names as a list, or raise `ArgumentError` naming ``where`` and ``argument``.
+
+    Parameters
+    ----------
+    value : str, sequence of str or None
+        A ticker or metric name, or a list/tuple (also a pandas Index/Series or numpy array) of them.
+    argument : str
+        The argument's name, for the message (``"tickers"``).
+    where : str
+        The function, for the message (``"financials"``).
+    optional : bool
+        Whether ``None`` is allowed (it is returned as None, meaning "all").
+
+    Returns
+    -------
+    list of str or None
+
+    Examples
+    --------
+    >>> check_names("NVDA", "tickers", "financials")
+    ['NVDA']
+    """
+    if value is None and optional:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping, pd.DataFrame)):
+        names = list(value)
+        bad = [n for n in names if not isinstance(n, str)]
+        if not bad:
+            return names
+        raise ArgumentError(f"{where}: {argument} must be names (strings); got {_got(bad[0])} in {_got(value)}")
+    raise ArgumentError(f"{where}: {argument} must be a string or a list of strings, not {_got(value)}")
+
+
+def check_flag(value, argument: str, where: str) -> bool:
+    """Return ``value`` if it is a boolean, else raise `ArgumentError` (``"no"`` is not False).
+
+    Parameters
+    ----------
+    value : bool
+        The argument as given (a numpy bool counts as a boolean).
+    argument, where : str
+        The argument's and the function's names, for the message.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> check_flag(True, "calendar", "financials")
+    True
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ArgumentError(f"{where}: {argument} must be True or False, not {_got(value)}")
+
+
+def check_choice(value, argument: str, where: str, choices) -> str:
+    """Return ``value`` if it is one of ``choices`` (strings), else raise `ValueChainError` listing them.
+
+    Parameters
+    ----------
+    value : str
+        The argument as given; a non-string raises `ArgumentError`.
+    argument, where : str
+        The argument's and the function's names, for the message.
+    choices : sequence of str
+        The allowed values.
+
+    Returns
+    -------
+    str
+    """
+    if not isinstance(value, str):
+        raise ArgumentError(f"{where}: {argument} must be one of {tuple(choices)}, not {_got(value)}")
+    if value not in choices:
+        raise ValueChainError(f"{where}: {argument} must be one of {tuple(choices)}, not {value!r}")
+    return value
 
 
 def _ratio(numerator, denominator):
@@ -166,13 +270,60 @@ def line_items(table: pd.DataFrame, items) -> pd.DataFrame:
     return wide[list(items)]
 
 
+#: Columns `compute` needs: the tidy layout of `valuechain_lib.financials`.
+TIDY_REQUIRED = ("ticker", "metric", "period_end", "value")
+
+
+def check_tidy(table, where: str, required=None) -> pd.DataFrame:
+    """Return ``table`` if it has the tidy financials layout, else raise naming the missing columns.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows of `valuechain_lib.financials`.
+    where : str
+        The calling function, for the message.
+    required : sequence of str, optional
+        The columns the caller reads (default: those every tidy table has, `TIDY_REQUIRED`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table`` itself.
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise ArgumentError(f"{where}: table must be a pandas DataFrame of financials() rows, not {_got(table)}")
+    missing = [c for c in (required or TIDY_REQUIRED) if c not in table.columns]
+    if missing:
+        raise ValueChainError(
+            f"{where}: the table is not in the tidy financials() layout: missing column(s) {missing} "
+            f"(it has {list(table.columns)[:8]}); pass rows of valuechain_lib.financials()")
+    return table
+
+
+def _absent_inputs(table: pd.DataFrame, wide: pd.DataFrame, name: str) -> list[str]:
+    """The inputs of ``name`` with no value in any row, when ``name`` came out NaN everywhere."""
+    if wide.empty or wide[name].notna().any():
+        return []
+    return [i for i in DERIVED_METRICS[name][1] if wide[i].isna().all()]
+
+
+def _reason(table: pd.DataFrame, items: list[str]) -> str:
+    """``: <missing_reason>`` of the first absent item's rows, when the table carries one."""
+    if "missing_reason" not in table.columns:
+        return ""
+    reasons = table.loc[table["metric"].isin(items), "missing_reason"].dropna().astype(str)
+    reasons = reasons[reasons.str.strip() != ""]
+    return f": {reasons.iloc[0]}" if len(reasons) else ""
+
+
 def compute(table: pd.DataFrame, names) -> pd.DataFrame:
     """Compute derived metrics by name from the tidy table.
 
     Parameters
     ----------
     table : pandas.DataFrame
-        Rows of `valuechain_lib.financials`.
+        Rows of `valuechain_lib.financials` (at least the columns `TIDY_REQUIRED`).
     names : str or sequence of str
         Keys of `DERIVED_METRICS`.
 
@@ -180,15 +331,36 @@ def compute(table: pd.DataFrame, names) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Indexed by company and period, one column per requested metric plus the line items used.
+        A value is NaN where an input is missing or a denominator zero (never 0).
+
+    Raises
+    ------
+    ArgumentError
+        ``table`` is not a DataFrame, or ``names`` not a string or list of strings.
+    ValueChainError
+        ``table`` lacks tidy columns (the message names them).
+    UnknownMetricError
+        A name that is not in `DERIVED_METRICS`.
+    MissingInputError
+        A metric that would be NaN in every row because an input has no value in any row given
+        (the message names the metric, the input and the tickers), rather than a silent all-NaN column.
     """
-    names = [names] if isinstance(names, str) else list(names)
+    check_tidy(table, "compute")
+    names = check_names(names, "names", "compute", optional=False)
     unknown = [n for n in names if n not in DERIVED_METRICS]
     if unknown:
-        from .errors import UnknownMetricError
         raise UnknownMetricError(f"unknown derived metric(s) {unknown}; known: {', '.join(DERIVED_METRICS)}")
     needed = list(dict.fromkeys(item for n in names for item in DERIVED_METRICS[n][1]))
     wide = line_items(table, needed)
     for name in names:
         func, inputs = DERIVED_METRICS[name]
         wide[name] = func(*(wide[i] for i in inputs))
+        absent = _absent_inputs(table, wide, name)
+        if absent:
+            tickers = sorted(table["ticker"].dropna().astype(str).unique())
+            shown = ", ".join(tickers[:8]) + (f" and {len(tickers) - 8} more" if len(tickers) > 8 else "")
+            verb = "which has" if len(absent) == 1 else "which have"
+            raise MissingInputError(
+                f"compute: metric {name!r} needs {' and '.join(map(repr, absent))}, {verb} no value in "
+                f"the rows given (tickers {shown or 'none'}){_reason(table, absent)}")
     return wide

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import CurrencyError, SnapshotError, SourceFileError, UnknownTickerError
+from .metrics import ArgumentError, check_names
 from .paths import MAPPINGS_DIR, data_dir, raw_data_dir
 from .universe import universe
 
@@ -701,7 +702,12 @@ def prices(tickers=None, path: str | Path | None = None) -> pd.DataFrame:
         A name that is not a universe ticker, price ticker or benchmark.
     SnapshotError
         No snapshot file, or a known ticker absent from it.
+    ArgumentError
+        ``tickers`` not a string or list of strings, or ``path`` not a string or path.
     """
+    tickers = check_names(tickers, "tickers", "prices")
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise ArgumentError(f"prices: path must be a file path (str or Path), not {type(path).__name__} {path!r}")
     if path is not None:
         p = Path(path)
         if not p.is_file():
@@ -718,6 +724,14 @@ def prices(tickers=None, path: str | Path | None = None) -> pd.DataFrame:
     present = set(table["ticker"].unique())
     absent = [t for t in wanted if t not in present]
     if absent:
+        if path is None:  # a universe row added since the snapshot was built: say so, name the command
+            from .universe import not_yet_fetched, not_yet_fetched_error
+
+            by_price = dict(zip(universe()["price_ticker"], universe()["ticker"], strict=True))
+            unfetched = not_yet_fetched("prices")
+            new = [by_price[t] for t in absent if by_price.get(t) in unfetched]
+            if new:
+                raise not_yet_fetched_error(new, "prices")
         raise SnapshotError(f"{p}: no rows for {absent}; rebuild the price snapshot")
     return table[table["ticker"].isin(wanted)].reset_index(drop=True)
 

@@ -12,6 +12,14 @@ Nothing a refresh does can damage the committed snapshot:
    with ``edition_diff.json`` (`valuechain_lib.edition`). A killed process, a full disk or a network
    drop at any point leaves the previous snapshot byte-for-byte as it was.
 
+A company new to ``data/universe.csv`` (one row added since the snapshot was built) is simply added:
+its full companyfacts history is fetched like any other company's, and its price ticker's whole
+history from the snapshot's first price date (`new_price_series`: nothing to splice onto, so the
+download's own close and adjusted close are the series). Only losses fail the validation; the diff
+lists what was added under ``added``. Each downloaded companyfacts must name the company the row
+names (`valuechain_lib.sec_client.same_entity`): a CIK that belongs to another company fails the
+refresh with one line naming ticker, CIK and both names, with or without ``allow_partial``.
+
 Companies that cannot be refreshed:
 
 * a company whose ``sec_source`` is not ``companyfacts`` (CoreWeave's third-party ``flujo`` file) is
@@ -36,11 +44,11 @@ import pandas as pd
 from . import snapshot
 from .crosschecks import run_all
 from .edition import EDITION_FILE, diff_editions, to_json
-from .errors import ValueChainError
+from .errors import SourceFileError, ValueChainError
 from .price_client import SOURCE as PRICE_SOURCE
-from .price_client import fetch_prices, yfinance_version
+from .price_client import PriceFetchResult, fetch_prices, yfinance_version
 from .prices import COLUMNS as PRICE_COLUMNS
-from .prices import DIAGNOSTIC_COLUMNS, extend_on_returns, resolve_price_tickers
+from .prices import DIAGNOSTIC_COLUMNS, RAW_METHOD, currency_of, extend_on_returns, resolve_price_tickers
 from .sec_client import SecClient, Settings, fetch_all
 from .universe import universe
 
@@ -49,6 +57,9 @@ from .universe import universe
 PRICE_OVERLAP_DAYS = 31
 #: How many failed companies/tickers one error line names before "and N more".
 MAX_NAMED = 6
+#: First date of a new price ticker's history when the snapshot has no prices to take it from (the
+#: snapshot build's own start, `prices.build_prices`).
+PRICE_HISTORY_START = "2015-01-01"
 
 
 class RefreshError(ValueChainError):
@@ -141,14 +152,9 @@ def refresh(*, allow_partial: bool = False, client: SecClient | None = None, dow
             sec = fetch_all(live, tmp / "sec", client, progress=progress)
             price_tickers = list(dict.fromkeys([*resolve_price_tickers(None), *previous["prices"]["ticker"].unique()]))
             old_prices = previous["prices"]
-            last_dates = old_prices.groupby("ticker")["date"].max()
-            start = last_dates.min() - pd.Timedelta(days=PRICE_OVERLAP_DAYS)
-            got = fetch_prices(price_tickers, start, end=today, download=download, sleep=sleep)
+            got = _fetch_all_prices(price_tickers, old_prices, today, download, sleep)
             frames = {t: f[f["date"] < today] for t, f in got.frames.items()}
             failed_prices = dict(got.failed)
-            for t in price_tickers:
-                if t not in last_dates.index and t not in failed_prices:
-                    failed_prices[t] = "new ticker with no snapshot series to splice onto: rebuild with `snapshot --from`"
             lines = _source_errors(sec, live, failed_prices, price_tickers, allow_partial)
             # splice before deciding, so a gap is reported with the other price failures
             price_table, diag_rows, splice_failed = _splice_prices(old_prices, frames, failed_prices)
@@ -170,13 +176,15 @@ def refresh(*, allow_partial: bool = False, client: SecClient | None = None, dow
             for ticker, frame in frames.items():
                 frame.to_csv(price_dir / f"{ticker}.csv", index=False, date_format="%Y-%m-%d",
                              float_format="%.10g", lineterminator="\n")
+            had_prices = set(old_prices["ticker"])
             not_refreshed = dict(carried)
-            not_refreshed.update({t: (f"price download failed, series kept: {why}" if t in last_dates.index
+            not_refreshed.update({t: (f"price download failed, series kept: {why}" if t in had_prices
                                       else f"price series not added: {why}") for t, why in failed_prices.items()})
             manifest = _refresh_manifest(tmp, companies, tables, files, previous, sec, client, not_refreshed, got)
             tables["manifest"] = manifest
             diff = diff_editions(previous, tables, previous_manifest=previous["manifest"], new_manifest=manifest,
                                  not_refreshed=not_refreshed)
+            diff["added"] = added(previous, tables)
             written = snapshot.write_snapshot(tables, extra_files={EDITION_FILE: to_json(diff)})
     finally:
         if owns_client:
@@ -184,15 +192,86 @@ def refresh(*, allow_partial: bool = False, client: SecClient | None = None, dow
     return RefreshResult(target=written, diff=diff, manifest=manifest, seconds=time.perf_counter() - started)
 
 
+def added(previous: dict, new: dict) -> dict[str, list[str]]:
+    """Companies (``financials``) and price tickers (``prices``) in ``new`` that ``previous`` did not have."""
+    return {name: sorted(set(new[name]["ticker"]) - set(previous[name]["ticker"]))
+            for name in ("financials", "prices")}
+
+
+def _fetch_all_prices(price_tickers: list, old_prices: pd.DataFrame, today, download, sleep) -> PriceFetchResult:
+    """Download the tickers the snapshot has from a month before its last date (for the splice), and the
+    tickers it does not have yet from the start of its history (the whole series)."""
+    last_dates = old_prices.groupby("ticker")["date"].max()
+    known = [t for t in price_tickers if t in last_dates.index]
+    new = [t for t in price_tickers if t not in last_dates.index]
+    got = PriceFetchResult()
+    if known:
+        start = last_dates.min() - pd.Timedelta(days=PRICE_OVERLAP_DAYS)
+        got = fetch_prices(known, start, end=today, download=download, sleep=sleep)
+    if new:
+        first = old_prices["date"].min() if len(old_prices) else pd.Timestamp(PRICE_HISTORY_START)
+        fresh = fetch_prices(new, first, end=today, download=download, sleep=sleep)
+        got.frames.update(fresh.frames)
+        got.currencies.update(fresh.currencies)
+        got.failed.update(fresh.failed)
+        got.errors += fresh.errors
+    return got
+
+
+def new_price_series(ticker: str, frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """A price ticker the snapshot does not have yet: its downloaded history as rows of the price table.
+
+    Parameters
+    ----------
+    ticker : str
+        The price ticker (``SMCI``, ``000660.KS``).
+    frame : pandas.DataFrame
+        ``date``, ``close`` (split-adjusted raw close), ``adj_close`` (dividend-adjusted close).
+    source : str
+        Written in ``close_source`` and ``tr_source``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns `prices.COLUMNS`: ``close`` as downloaded, ``total_return_index`` the adjusted close
+        rebased to equal ``close`` on the first date (as `prices.build_prices` does), ``currency``
+        the listing currency, ``close_method`` raw close.
+
+    Raises
+    ------
+    SourceFileError
+        No rows, a non-positive price, or a date without an adjusted close (no total return can be built).
+    """
+    rows = frame.dropna(subset=["close"]).sort_values("date", kind="stable")
+    rows = rows[~rows["date"].duplicated(keep="last")].reset_index(drop=True)
+    if rows.empty:
+        raise SourceFileError(f"{ticker} [{source}]: no prices to start a new series with")
+    if (rows[["close", "adj_close"]] <= 0).any().any():
+        raise SourceFileError(f"{ticker} [{source}]: non-positive price(s) in the new series")
+    lacking = rows.loc[rows["adj_close"].isna(), "date"]
+    if len(lacking):
+        raise SourceFileError(f"{ticker} [{source}]: no adjusted close on {lacking.iloc[0]:%Y-%m-%d}: "
+                              "a total return cannot be built")
+    total_return = rows["adj_close"] * (rows["close"].iloc[0] / rows["adj_close"].iloc[0])
+    table = pd.DataFrame({
+        "date": pd.DatetimeIndex(rows["date"]), "ticker": ticker, "close": rows["close"].to_numpy(dtype=float),
+        "total_return_index": total_return.to_numpy(dtype=float), "currency": currency_of(ticker),
+        "close_source": source, "tr_source": source, "close_method": RAW_METHOD,
+    })
+    return table[list(PRICE_COLUMNS)]
+
+
 def _source_errors(sec, live: pd.DataFrame, failed_prices: dict, price_tickers: list, allow_partial: bool) -> list[str]:
     lines = []
+    if sec.mismatched:  # a wrong CIK in the universe is never "partial": the row itself must be fixed
+        lines.append("universe: " + "; ".join(sec.mismatched.values()))
     n = len(live)
     if sec.network_error and (not allow_partial or not sec.fetched):
         lines.append(f"SEC: {sec.network_error}; {len(sec.fetched)} of {n} companies fetched")
     elif sec.failed and not allow_partial:
         lines.append(f"SEC: {len(sec.failed)} of {n} companies failed (use --allow-partial to keep their "
                      f"previous rows): {_named(sec.failed)}")
-    elif n and not sec.fetched:
+    elif n and not sec.fetched and not sec.mismatched:
         lines.append(f"SEC: none of the {n} companies could be fetched: {_named(sec.failed)}")
     if failed_prices:
         if len(failed_prices) == len(price_tickers):
@@ -206,6 +285,7 @@ def _source_errors(sec, live: pd.DataFrame, failed_prices: dict, price_tickers: 
 
 
 def _splice_prices(old_prices: pd.DataFrame, frames: dict, failed: dict):
+    """Extend the snapshot's series on returns, and add the series of tickers it does not have yet."""
     tables, diagnostics, splice_failed = [], [], {}
     for ticker, old in old_prices.groupby("ticker", sort=True):
         if ticker in frames and ticker not in failed:
@@ -219,6 +299,11 @@ def _splice_prices(old_prices: pd.DataFrame, frames: dict, failed: dict):
             diagnostics += diag
         else:
             tables.append(old[list(PRICE_COLUMNS)])
+    for ticker in sorted(set(frames) - set(old_prices["ticker"]) - set(failed)):
+        try:
+            tables.append(new_price_series(ticker, frames[ticker], PRICE_SOURCE))
+        except ValueChainError as exc:
+            splice_failed[ticker] = str(exc)
     out = pd.concat(tables, ignore_index=True).sort_values(["ticker", "date"], kind="stable")
     return out.reset_index(drop=True), diagnostics, splice_failed
 
@@ -253,6 +338,14 @@ def _refresh_manifest(tmp: Path, companies, tables, files, previous, sec, client
             item["retrieved"], item["url"] = hit.fetched_at[:10], hit.url
         elif item["ticker"] is None:
             item["retrieved"], item["url"] = day, f"{PRICE_SOURCE} {yfinance_version()}"
+    # the CIK each company's filings were fetched under, so an offline check can tell when a row's CIK
+    # changes (`universe.check_snapshot_ciks`); carried-over companies keep what the previous edition said
+    earlier = previous["manifest"].get("companies", {})
+    for ticker, info in manifest["companies"].items():
+        if ticker in sec.fetched:
+            info["cik"] = sec.fetched[ticker].cik
+        elif (earlier.get(ticker) or {}).get("cik") is not None:
+            info["cik"] = earlier[ticker]["cik"]
     paths = {item["path"] for item in manifest["sources"]}
     for item in previous["manifest"].get("sources", []):
         keep = item["ticker"] in not_refreshed if item["ticker"] else True  # earlier price files: rows kept

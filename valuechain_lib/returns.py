@@ -11,7 +11,7 @@ import pandas as pd
 
 from .errors import ValueChainError
 from .prices import last_complete_date, price_return, prices, resolve_price_tickers, total_return
-from .universe import universe
+from .universe import not_yet_fetched, universe
 from .verdicts import Verdict, format_distance, format_value, through_text
 
 #: A close more than this many calendar days before a window's end is stale: longer than the
@@ -54,7 +54,8 @@ def gains(tickers, base, ends) -> pd.DataFrame:
         ``end`` (the date used), ``end_label``, ``price_date`` (the date of the close used at the
         end), ``price_return`` and ``total_return`` (fractions; NaN where the data do not reach,
         never 0), ``bridged`` (whether an adjusted-return bridge was used inside the window) and
-        ``close_sources`` (the raw sources of the closes in the window).
+        ``close_sources`` (the raw sources of the closes in the window). ``attrs["excluded"]``:
+        ticker → reason for each of ``tickers`` left out because the snapshot has no prices for it yet.
 
     Raises
     ------
@@ -62,6 +63,9 @@ def gains(tickers, base, ends) -> pd.DataFrame:
         An end date before ``base``.
     """
     u = universe().set_index("ticker")
+    unfetched = not_yet_fetched("prices")
+    left_out = {t: unfetched[t] for t in tickers if t in unfetched}  # named in attrs["excluded"], never dropped silently
+    tickers = [t for t in tickers if t not in left_out]
     price_tickers = resolve_price_tickers(tickers)
     table = prices(price_tickers)
     shared_end = common_last_date(table)
@@ -91,7 +95,9 @@ def gains(tickers, base, ends) -> pd.DataFrame:
                 "price_return": pr.get(pt, float("nan")), "total_return": tr.get(pt, float("nan")),
                 "bridged": bool(bridged.get(pt, False)), "close_sources": sources.get(pt, ""),
             })
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["excluded"] = left_out
+    return out
 
 
 def layer_medians(frame: pd.DataFrame, currency: str | None = "USD") -> pd.DataFrame:

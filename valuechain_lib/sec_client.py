@@ -27,7 +27,10 @@ What is retried and what is not:
   the network or the host is down, so the whole SEC source stops at once with `NetworkError` (an
   offline refresh fails in seconds instead of retrying every company);
 * 4xx other than 429, malformed or truncated JSON and a body for another CIK are not retried: they
-  fail that company with `FetchError`, and the bad body is evicted from the cache.
+  fail that company with `FetchError`, and the bad body is evicted from the cache;
+* a body whose ``entityName`` is not the universe row's ``name`` (compared by `same_entity`, which
+  ignores case, punctuation and legal-form suffixes) raises `EntityMismatchError`: the row's CIK points
+  at another company, and `fetch_all` reports it apart from download failures.
 
 Companyfacts responses are cached on disk and always revalidated: a second run sends
 ``If-None-Match`` / ``If-Modified-Since`` and a ``304 Not Modified`` reuses the cached body.
@@ -36,7 +39,9 @@ Companyfacts responses are cached on disk and always revalidated: a second run s
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -113,6 +118,83 @@ class IdentityError(FetchError):
 
 class NetworkError(FetchError):
     """The host cannot be reached at all (offline, DNS failure, connection refused or timed out)."""
+
+
+class EntityMismatchError(FetchError):
+    """The CIK's companyfacts belong to a company other than the one the universe row names."""
+
+
+# --------------------------------------------------------------------------- entity names
+#: Legal forms and holding words dropped from the end of a company name before two names are compared:
+#: SEC writes "AMAZON COM INC" and "NVIDIA CORP" where the universe says "Amazon.com", "NVIDIA Corporation".
+#: Descriptive words ("Technology", "Semiconductor") are kept: they tell companies apart.
+CORPORATE_SUFFIXES = frozenset({
+    "inc", "incorporated", "corp", "corporation", "co", "company", "cos", "ltd", "limited", "plc",
+    "holdings", "holding", "group", "nv", "sa", "ag", "se", "llc", "lp", "the",
+})
+
+
+def normalised_name(name: str) -> str:
+    """A company name reduced for comparison: lower case, no punctuation, no trailing legal form.
+
+    SEC's state tag (``ORACLE CORP /DE/``) and a leading "The" go too; dotted abbreviations join up
+    (``N.V.`` → ``nv``), and the words are then written together, so ``Amazon.com`` and ``AMAZON COM INC``
+    both become ``amazoncom``.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    str
+        The reduced name (the name's own words if it were nothing but suffixes).
+
+    Examples
+    --------
+    >>> normalised_name("Taiwan Semiconductor Manufacturing Co., Ltd.")
+    'taiwansemiconductormanufacturing'
+    """
+    text = re.sub(r"/[a-z]{2,3}/?", " ", str(name).lower()).replace("&", " and ")
+    words: list[str] = []
+    for word in re.findall(r"[a-z0-9]+", text):
+        if len(word) == 1 and words and words[-1].isalpha() and len(words[-1]) <= 2 and word.isalpha():
+            words[-1] += word  # "n", "v" of "N.V." -> "nv"
+        else:
+            words.append(word)
+    kept = list(words)
+    while kept and kept[-1] in CORPORATE_SUFFIXES:
+        kept.pop()
+    while kept and kept[0] == "the":
+        kept.pop(0)
+    return "".join(kept or words)
+
+
+def same_entity(universe_name: str, sec_name: str) -> bool:
+    """Whether two spellings name the same company (`normalised_name` of both equal)."""
+    return normalised_name(universe_name) == normalised_name(sec_name)
+
+
+def entity_name(text: str) -> str | None:
+    """The ``entityName`` of a companyfacts body (SEC sends it near the top), or None if it has none."""
+    head = re.search(r'"entityName"\s*:\s*("(?:[^"\\]|\\.)*")', text[:4000])
+    if head:
+        return json.loads(head.group(1))
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    return doc.get("entityName") if isinstance(doc, dict) else None
+
+
+def check_entity(ticker: str, cik: int, name: str | None, text: str) -> None:
+    """Raise `EntityMismatchError` (one line: ticker, CIK, both names) when the body is another company's."""
+    found = entity_name(text)
+    if name is None or found is None or same_entity(name, found):
+        return
+    raise EntityMismatchError(
+        f"{ticker}: CIK {int(cik)} is {found!r} at SEC, but data/universe.csv names {name!r}: "
+        "the row's cik (or name) is wrong")
 
 
 def _env_float(name: str, default: float) -> float:
@@ -339,13 +421,16 @@ class SecClient:
         if cache is not None:
             cache.delete(urls=[url])
 
-    def fetch_companyfacts(self, ticker: str, cik: int) -> Fetched:
-        """Download and check one company's companyfacts (JSON, ``facts`` present, the right CIK).
+    def fetch_companyfacts(self, ticker: str, cik: int, name: str | None = None) -> Fetched:
+        """Download and check one company's companyfacts (JSON, ``facts`` present, the right CIK and,
+        when ``name`` is given, the company the universe row names).
 
         Raises
         ------
         NetworkError
             The host cannot be reached (the caller stops the whole source).
+        EntityMismatchError
+            The body's ``entityName`` is not ``name``: the row's CIK is another company's.
         FetchError, SourceFileError
             This company failed: HTTP error after retries, malformed/truncated JSON, wrong CIK.
         """
@@ -358,6 +443,7 @@ class SecClient:
         except (UnicodeDecodeError, SourceFileError) as exc:
             self._evict(url)  # never keep a bad body to be "revalidated" next time
             raise FetchError(str(exc)) from exc
+        check_entity(ticker, cik, name, text)
         return Fetched(ticker=ticker, cik=int(cik), url=url, body=body,
                        revalidated=bool(getattr(response, "from_cache", False)),
                        fetched_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -374,38 +460,45 @@ def _short(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- all companies
 @dataclass
 class SecFetchResult:
-    """What `fetch_all` got: bodies written, companies that failed (with reasons), a network error."""
+    """What `fetch_all` got: bodies written, companies that failed (with reasons), a network error, and
+    companies whose CIK turned out to be another company's (``mismatched``: ticker → one-line reason)."""
 
     fetched: dict[str, Fetched] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     network_error: str | None = None
+    mismatched: dict[str, str] = field(default_factory=dict)
 
 
 def fetch_all(companies: pd.DataFrame, dest: Path, client: SecClient, progress: bool = True) -> SecFetchResult:
-    """Download companyfacts for every row of ``companies`` (``ticker``, ``cik``) into ``dest``.
+    """Download companyfacts for every row of ``companies`` (``ticker``, ``cik``, optional ``name``) into ``dest``.
 
     Each body is written unchanged as ``dest/<TICKER>.companyfacts.json`` (the layout
     `valuechain_lib.sec.read_company` reads). A company that fails is recorded in ``failed`` and the
-    next is tried; a `NetworkError` stops the loop (the remaining companies are "not attempted").
+    next is tried; one whose body names another company (``name`` given) in ``mismatched``; a
+    `NetworkError` stops the loop (the remaining companies are "not attempted").
     """
     from tqdm import tqdm
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     result = SecFetchResult()
-    rows = list(companies[["ticker", "cik"]].itertuples(index=False))
+    names = companies["name"] if "name" in companies else pd.Series(None, index=companies.index, dtype=object)
+    rows = list(zip(companies["ticker"], companies["cik"], names, strict=True))
     with tqdm(rows, desc="SEC companyfacts", unit="co", disable=not progress) as bar:
-        for ticker, cik in bar:
+        for ticker, cik, name in bar:
             bar.set_postfix_str(ticker)
             try:
-                got = client.fetch_companyfacts(ticker, int(cik))
+                got = client.fetch_companyfacts(ticker, int(cik), None if pd.isna(name) else str(name))
             except NetworkError as exc:
                 result.network_error = f"{exc} (while fetching {ticker})"
-                done = set(result.fetched) | set(result.failed)
-                for t, _ in rows:
+                done = set(result.fetched) | set(result.failed) | set(result.mismatched)
+                for t, _, _ in rows:
                     if t not in done:
                         result.failed[t] = "not attempted: network unavailable"
                 break
+            except EntityMismatchError as exc:
+                result.mismatched[ticker] = str(exc)
+                continue
             except FetchError as exc:
                 result.failed[ticker] = str(exc)
                 continue

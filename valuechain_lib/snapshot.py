@@ -181,6 +181,7 @@ def _manifest(raw_dir: Path, companies: pd.DataFrame, tables: dict, files: list[
             "latest_fiscal_period": f"FY{int(latest['fiscal_year'])} {latest['fiscal_period']}",
             "latest_filed": f"{group['filed'].max():%Y-%m-%d}",
             "unit": group["unit"].iloc[0],
+            "cik": _cik_of(companies, ticker),
         }
     prices = tables["prices"]
     checks = tables["crosschecks"]
@@ -199,6 +200,12 @@ def _manifest(raw_dir: Path, companies: pd.DataFrame, tables: dict, files: list[
         },
         "restatements": int(len(tables["restatements"])),
     }
+
+
+def _cik_of(companies: pd.DataFrame, ticker: str) -> int | None:
+    """The CIK the universe gave a company when its filings were read (None without one)."""
+    cik = companies.set_index("ticker")["cik"].get(ticker)
+    return None if cik is None or pd.isna(cik) else int(cik)
 
 
 def validate(tables: dict, previous: dict | None = None) -> None:
@@ -265,9 +272,7 @@ def write_snapshot(tables: dict, base: Path | None = None, extra_files: dict[str
     """
     target = snapshot_dir(base)
     target.parent.mkdir(parents=True, exist_ok=True)
-    previous = None
-    if (target / "manifest.json").exists():
-        previous = {name: load_table(name, base) for name in ("financials", "prices")}
+    previous = _previous_tables(target) if (target / "manifest.json").exists() else None
     validate(tables, previous)
     staging = Path(tempfile.mkdtemp(prefix=".snapshot-new-", dir=target.parent))
     try:
@@ -300,6 +305,15 @@ def write_snapshot(tables: dict, base: Path | None = None, extra_files: dict[str
     return target
 
 
+def _previous_tables(target: Path) -> dict | None:
+    """The current snapshot's tables a new one is compared with, read without the checksum check: this
+    command is how an edited or damaged snapshot is rebuilt. None when they cannot be read at all."""
+    try:
+        return {name: _read_table(target / TABLE_FILES[name], name) for name in ("financials", "prices")}
+    except (OSError, ValueError, KeyError, SnapshotError):
+        return None
+
+
 def _swap_in(staging: Path, target: Path) -> None:
     backup = target.with_name(target.name + ".previous")
     if backup.exists():
@@ -326,8 +340,9 @@ def _read_table(path: Path, name: str) -> pd.DataFrame:
     return frame
 
 
-@lru_cache(maxsize=16)
-def _load_cached(folder: str, name: str) -> pd.DataFrame:
+@lru_cache(maxsize=32)
+def _load_cached(folder: str, name: str, stamp: tuple) -> pd.DataFrame:
+    # ``stamp`` (the file's mtime and size) keys the cache, so a table rewritten on disk is read again.
     return _read_table(Path(folder) / TABLE_FILES[name], name)
 
 
@@ -343,17 +358,159 @@ def _live_folder(base: Path | None) -> Path:
         "(developers) or `python -m valuechain_lib refresh` (live data)")
 
 
-def load_table(name: str, base: Path | None = None) -> pd.DataFrame:
-    """Load one snapshot table by name (see `TABLE_FILES`); cached, returned as a copy."""
+# --- integrity: every table file must match the sha256 the manifest recorded when it was written ---------
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+# (file, mtime_ns, size, expected sha256) of table files already checked in this process: hashing
+# the 13 MB of tables costs tens of milliseconds, which every page's kernel would otherwise pay per load.
+_verified: set[tuple] = set()
+_manifests: dict[str, tuple[tuple, dict]] = {}
+
+
+def _shown(path: Path) -> str:
+    """``data/snapshot/financials.csv`` inside the repository, the full path elsewhere (a copy, a test)."""
+    path = Path(os.path.abspath(path))
+    try:
+        return path.relative_to(_REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _remedy(folder: Path) -> str:
+    rebuild = "rebuild it with `python -m valuechain_lib snapshot --from ../shared/data` (or `refresh`)"
+    shown = _shown(folder)
+    if Path(shown).is_absolute():  # a copy outside the repository: git cannot restore it
+        return rebuild
+    return f"{rebuild}, or restore it with `git checkout {shown}`"
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_mtime_ns, info.st_size
+
+
+def _read_manifest(folder: Path) -> dict:
+    path = folder / "manifest.json"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parsed = json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(
+            f"{_shown(path)} is not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno}; truncated "
+            f"or edited by hand?); {_remedy(folder)}") from None
+    except UnicodeDecodeError:
+        raise SnapshotError(f"{_shown(path)} is not UTF-8 text (damaged?); {_remedy(folder)}") from None
+    if not isinstance(parsed, dict):
+        raise SnapshotError(f"{_shown(path)} holds a JSON {type(parsed).__name__}, not an object; {_remedy(folder)}")
+    return parsed
+
+
+def _manifest_cached(folder: Path) -> dict:
+    path = folder / "manifest.json"
+    stamp = _stamp(path)
+    cached = _manifests.get(str(path))
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, _read_manifest(folder))
+        _manifests[str(path)] = cached
+    return cached[1]
+
+
+def _expected_sha256(folder: Path, name: str) -> str:
+    """The checksum the manifest recorded for table ``name``; a manifest without one is refused."""
+    listed = _manifest_cached(folder).get("tables")
+    entry = listed.get(name) if isinstance(listed, dict) else None
+    expected = entry.get("sha256") if isinstance(entry, dict) else None
+    if not isinstance(expected, str) or (entry.get("file") not in (None, TABLE_FILES[name])):
+        raise SnapshotError(
+            f"{_shown(folder / 'manifest.json')} lists no sha256 for {TABLE_FILES[name]} (edited by hand?); "
+            f"{_remedy(folder)}")
+    return expected
+
+
+def verify_table(name: str, base: Path | None = None) -> Path:
+    """Check one table file against the sha256 in the snapshot's manifest (once per file version).
+
+    Parameters
+    ----------
+    name : str
+        A table of `TABLE_FILES`.
+    base : Path, optional
+        The data folder (default `valuechain_lib.paths.data_dir`).
+
+    Returns
+    -------
+    Path
+        The verified file.
+
+    Raises
+    ------
+    SnapshotError
+        One line naming the file: missing, or different from what the manifest recorded, with how to
+        rebuild or restore it; or naming ``manifest.json`` when it is unreadable or lists no checksum.
+    """
     if name not in TABLE_FILES:
         raise SnapshotError(f"unknown snapshot table {name!r}; known: {', '.join(TABLE_FILES)}")
-    return _load_cached(str(_live_folder(base)), name).copy()
+    folder = _live_folder(base)
+    path = folder / TABLE_FILES[name]
+    expected = _expected_sha256(folder, name)
+    try:
+        key = (str(path), *_stamp(path), expected)
+    except FileNotFoundError:
+        raise SnapshotError(
+            f"{_shown(path)} is missing (listed in {_shown(folder / 'manifest.json')}); {_remedy(folder)}") from None
+    if key not in _verified:
+        if _sha256(path) != expected:
+            raise SnapshotError(
+                f"{_shown(path)} does not match the sha256 in {_shown(folder / 'manifest.json')} "
+                f"(edited by hand?); {_remedy(folder)}")
+        _verified.add(key)
+    return path
 
 
-load_table.cache_clear = _load_cached.cache_clear
+def verify_snapshot(base: Path | None = None) -> list[Path]:
+    """Check every table file of the snapshot against its manifest (see `verify_table`).
+
+    Returns
+    -------
+    list of Path
+        The verified files, in `TABLE_FILES` order.
+
+    Raises
+    ------
+    SnapshotError
+        At the first file that is missing or differs, or an unreadable manifest: one line naming it.
+    """
+    return [verify_table(name, base) for name in TABLE_FILES]
+
+
+def load_table(name: str, base: Path | None = None) -> pd.DataFrame:
+    """Load one snapshot table by name (see `TABLE_FILES`); verified, cached, returned as a copy.
+
+    Raises
+    ------
+    SnapshotError
+        When the file differs from the sha256 in the manifest, is missing, or the manifest is unreadable
+        (see `verify_table`).
+    """
+    path = verify_table(name, base)
+    return _load_cached(str(path.parent), name, _stamp(path)).copy()
+
+
+def _clear_caches() -> None:
+    _load_cached.cache_clear()
+    _verified.clear()
+    _manifests.clear()
+
+
+load_table.cache_clear = _clear_caches
 
 
 def manifest(base: Path | None = None) -> dict:
-    """Return the snapshot's manifest (sources with checksums, accessions, row counts, latest periods)."""
-    with open(_live_folder(base) / "manifest.json", encoding="utf-8") as handle:
-        return json.load(handle)
+    """Return the snapshot's manifest (sources with checksums, accessions, row counts, latest periods).
+
+    Raises
+    ------
+    SnapshotError
+        One line naming ``manifest.json`` when it is truncated or not valid JSON.
+    """
+    return _read_manifest(_live_folder(base))

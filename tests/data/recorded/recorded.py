@@ -18,6 +18,11 @@ from pytest_httpserver import HTTPServer
 
 HERE = Path(__file__).resolve().parent
 CIKS = {"NVDA": 1045810, "META": 1326801}
+#: Bodies served only by the tests of adding a company (``current`` edition; see make_recorded.STAND_INS):
+#: SMCI is a stand-in (Microsoft's facts under Super Micro's CIK and name), MU is Micron as SEC serves it.
+EXTRA_CIKS = {"SMCI": 1375365, "MU": 723125}
+#: The universe row a user adds for Super Micro (no colour: it takes one from the house palette).
+SMCI_ROW = "SMCI,Super Micro Computer,upstream,servers,1375365,6,false,USD,SMCI,companyfacts,"
 IDENTITY = "Test Runner test@example.org"
 FAST_ENV = {  # tiny backoff, no rate limit to wait on, short timeouts: fault tests run in milliseconds
     "VALUECHAIN_SEC_IDENTITY": IDENTITY,
@@ -33,11 +38,21 @@ FAST_ENV = {  # tiny backoff, no rate limit to wait on, short timeouts: fault te
 
 def body(ticker: str, edition: str = "current") -> bytes:
     """A recorded companyfacts response body (SEC's layout) for ``ticker``."""
-    return (HERE / "companyfacts" / f"CIK{CIKS[ticker]:010d}.{edition}.json").read_bytes()
+    return (HERE / "companyfacts" / f"CIK{_cik(ticker):010d}.{edition}.json").read_bytes()
+
+
+def _cik(ticker: str) -> int:
+    return CIKS[ticker] if ticker in CIKS else EXTRA_CIKS[ticker]
 
 
 def path_of(ticker: str) -> str:
-    return f"/api/xbrl/companyfacts/CIK{CIKS[ticker]:010d}.json"
+    return f"/api/xbrl/companyfacts/CIK{_cik(ticker):010d}.json"
+
+
+def add_universe_row(data_dir: Path, row: str = SMCI_ROW) -> None:
+    """Append one row to ``data_dir/universe.csv``, as a user adding a company does."""
+    with open(Path(data_dir) / "universe.csv", "a", encoding="utf-8", newline="") as handle:
+        handle.write(row + "\n")
 
 
 def etag(data: bytes) -> str:
@@ -67,8 +82,9 @@ def digests(folder: Path) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- yfinance, faked
 def recorded_prices() -> pd.DataFrame:
-    frame = pd.read_csv(HERE / "prices" / "yfinance.csv", parse_dates=["Date"])
-    return frame
+    """What the fake yfinance serves: the recorded downloads, plus the stand-in series of a new ticker."""
+    frames = [pd.read_csv(HERE / "prices" / name, parse_dates=["Date"]) for name in ("yfinance.csv", "new_company.csv")]
+    return pd.concat(frames, ignore_index=True)
 
 
 class FakeDownload:
