@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 import types
@@ -130,8 +131,8 @@ def _naming(name: str, message: str) -> str:
     from .facts import shown_path
     from .paths import data_dir
 
-    if Path(name).name.replace("*", "") in message:
-        return message
+    if Path(name).name.replace("*", "") in message or re.match(r"^\S+\.(csv|json)\b", message):
+        return message  # it names its file already (another file than the one being checked, perhaps)
     return f"{shown_path(data_dir() / name)}: {message}"
 
 
