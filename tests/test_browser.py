@@ -7,7 +7,7 @@ protocol (`tests/browser_tools.py`; no browser download). For each page of ``_to
 * every ``div.vc-chart`` holds a drawn ``svg``/``canvas`` within 10 s;
 * every request the page made went to our 127.0.0.1 server (``data:`` URLs aside): no CDN, no other host;
 * no JavaScript exception, no ``console.error``, no browser error log (the browser's own favicon probe aside);
-* every chart figure has a caption with "Source:", "Note:", "Data as of" and a CSV download link that the
+* every chart figure has a caption with "Source:", "Note:", "Data through" and a CSV download link that the
   local server answers with 200 and a non-empty body;
 * every other link into ``_static/data/`` (the Data page's dataset downloads) answers 200 too.
 
@@ -137,7 +137,7 @@ def test_chart_captions_and_downloads(visit, server, name):
     figures = visit(name)["state"]["figures"]
     for fig in figures:
         caption = fig["caption"] or ""
-        missing = [key for key in ("Source:", "Note:", "Data as of") if key not in caption]
+        missing = [key for key in ("Source:", "Note:", "Data through") if key not in caption]
         assert not missing, f"{name} / {fig['id']}: caption lacks {missing}: {caption!r}"
         url = fig["download"]
         assert url, f"{name} / {fig['id']}: no download link (a.vc-download) in the caption"

@@ -38,7 +38,7 @@ CAPTION = {
     "subtitle": "Capital expenditure, USD bn, calendar quarters 2024",
     "source": "SEC EDGAR XBRL filings (10-K, 10-Q)",
     "note": "Purchases of property and equipment; fiscal quarters mapped to calendar quarters.",
-    "as_of": "2025-02-14",
+    "data_through": "2024-12-31",
     "alt_text": "Line chart: Microsoft capex rises from 14.0 to 22.6 billion dollars during 2024.",
 }
 
@@ -152,16 +152,25 @@ def test_refuses_a_name_used_by_another_figure(chart, data, tmp_path):
         figure(chart, data, csv_dir=tmp_path, **{**CAPTION, "title": "Another finding"})
 
 
-def test_refuses_an_as_of_that_is_not_a_date(chart, data, tmp_path):
-    with pytest.raises(ChartError, match="as_of"):
-        figure(chart, data, csv_dir=tmp_path, **{**CAPTION, "as_of": "last Tuesday"})
+def test_refuses_a_data_through_without_a_date(chart, data, tmp_path):
+    with pytest.raises(ChartError, match="data_through"):
+        figure(chart, data, csv_dir=tmp_path, **{**CAPTION, "data_through": "last Tuesday"})
 
 
-@pytest.mark.parametrize("as_of", [dt.date(2025, 2, 14), pd.Timestamp("2025-02-14 16:30"), "2025-02-14T09:00:00"])
-def test_as_of_is_shown_as_an_iso_date(chart, data, tmp_path, as_of):
-    fig = figure(chart, data, csv_dir=tmp_path, **{**CAPTION, "as_of": as_of})
-    assert fig.as_of == "2025-02-14"
-    assert "Data as of 2025-02-14" in fig.html
+def test_refuses_a_data_through_later_than_the_data(chart, data, tmp_path):
+    """The data end 2024-12-31: a caption saying 2025-02-14 (a retrieval date, say) is refused."""
+    with pytest.raises(ChartError, match="2025-02-14, later than the latest date in the data shown"):
+        figure(chart, data, csv_dir=tmp_path, **{**CAPTION, "data_through": "2025-02-14"})
+
+
+@pytest.mark.parametrize(("through", "shown"), [
+    (dt.date(2024, 12, 31), "2024-12-31"), (pd.Timestamp("2024-12-31 16:30"), "2024-12-31"),
+    ({"Microsoft": "2024-12-31", "Alphabet": "2024-09-30"}, "2024-09-30 (Alphabet), 2024-12-31 (Microsoft)"),
+])
+def test_data_through_is_shown_per_company(chart, data, tmp_path, through, shown):
+    fig = figure(chart, data, csv_dir=tmp_path, **{**CAPTION, "data_through": through})
+    assert fig.data_through == shown
+    assert f"Data through {shown}" in fig.html
 
 
 def test_refuses_a_chart_not_built_on_the_data(chart, data, tmp_path):
@@ -235,7 +244,7 @@ def test_caption_source_note_date_and_download_link(fig):
     assert "<figcaption" in page and "<noscript>" in page
     assert f"Source: {html.escape(CAPTION['source'])}" in page
     assert f"Note: {html.escape(CAPTION['note'])}" in page
-    assert "Data as of 2025-02-14" in page
+    assert "Data through 2024-12-31" in page
     assert 'href="../_static/data/capex-test.csv"' in page and "Download the data (CSV)" in page
     assert 'window.vcChartQueue||[]).push("vc-chart-capex-test")' in page
     assert "window.vcRenderCharts&&window.vcRenderCharts()" in page
@@ -343,7 +352,7 @@ def test_regression_chart_that_vega_lite_cannot_compile_is_refused(tmp_path):
     chart = alt.layer(band, rects, data=flow).properties(width=78, height=260).facet(column="year:O")
     with pytest.raises(ChartError, match="'regression-flow': Vega-Lite cannot compile"):
         figure(chart, flow, name="regression-flow", title="t", subtitle="s", source="s", note="n",
-               as_of="2026-01-01", alt_text="a", csv_dir=tmp_path)
+               data_through="2026-01-01", alt_text="a", csv_dir=tmp_path)
 
 
 @pytest.mark.fast

@@ -38,6 +38,94 @@ def as_of(tickers=None) -> dict[str, pd.Timestamp]:
     }
 
 
+def data_through(frame: pd.DataFrame, date: str = "period_end", by: str | None = "ticker",
+                 values: str | None = None) -> str:
+    """How far the data shown run, per company where they differ, for a chart caption or a sentence.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The rows shown.
+    date : str
+        The column giving each row's last day covered (``period_end`` for filings, ``date`` for prices).
+    by : str, optional
+        The column naming the company or series (``ticker``); None for one date over all rows.
+    values : str, optional
+        A value column: rows where it is missing do not count (a gap is not data).
+
+    Returns
+    -------
+    str
+        E.g. "2026-03-31 (AMZN, GOOGL, META, MSFT), 2026-05-31 (ORCL)"; one date when all agree
+        ("2026-03-31").
+
+    Raises
+    ------
+    ValueChainError
+        No row with a date (a caption cannot say how far nothing runs).
+    """
+    from .errors import ValueChainError
+    from .verdicts import through_text
+
+    rows = frame if values is None else frame[frame[values].notna()]
+    rows = rows[rows[date].notna()]
+    if rows.empty:
+        raise ValueChainError(f"data_through: no row with a {date!r} date to say how far the data run")
+    dates = pd.to_datetime(rows[date])
+    if by is None:
+        return f"{dates.max():%Y-%m-%d}"
+    ends = dates.groupby(rows[by].astype(str)).max()
+    if ends.nunique() == 1:
+        return f"{ends.iloc[0]:%Y-%m-%d}"
+    return through_text(ends.to_dict())
+
+
+#: Days after a period end by which a large accelerated filer files (SEC Forms 10-Q and 10-K; 20-F for a
+#: foreign private issuer): the "next filing due" of the status page.
+FILING_DEADLINE_DAYS = {"10-Q": 40, "10-K": 60, "20-F": 120}
+
+
+def _nearest_month(day: pd.Timestamp) -> int:
+    """The month whose end is nearest ``day`` (a 52/53-week period ending 2026-02-01 ends "January")."""
+    return day.month if day.day >= 15 else (day.month - 2) % 12 + 1
+
+
+def freshness(today=None) -> pd.DataFrame:
+    """Per company: the latest period in the snapshot, how old it is today, and when the next filing is due.
+
+    The next period ends three months (13 weeks for 52/53-week years) after the latest; it is a fiscal
+    year end when its month is the company's fiscal-year-end month, and the filing is due
+    `FILING_DEADLINE_DAYS` after it (a 20-F filer's only after its year end). Computed at build time,
+    outside the cached notebooks, so "days old" is never stale.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ticker, name, latest_fiscal_period, latest_period_end, days_old, latest_filed, next_period_end,
+        next_form, next_due, overdue``.
+    """
+    today = pd.Timestamp(today or pd.Timestamp.now(tz="UTC").tz_localize(None)).normalize()
+    companies = universe().set_index("ticker")
+    forms = load_table("facts_reported").groupby("ticker")["form"].agg(lambda f: set(f.dropna()))
+    rows = []
+    for ticker, info in manifest()["companies"].items():
+        row = companies.loc[ticker]
+        end = pd.Timestamp(info["latest_period_end"])
+        filed = forms.get(ticker, set())
+        if "20-F" in filed and not filed & {"10-Q", "10-K"}:  # a foreign annual filer: next is the next year's 20-F
+            next_end, form = end + pd.DateOffset(years=1), "20-F"
+        else:
+            weeks = bool(row["fiscal_52_53_week"])
+            next_end = end + (pd.Timedelta(weeks=13) if weeks else pd.offsets.MonthEnd(3))
+            form = "10-K" if _nearest_month(next_end) == int(row["fiscal_year_end_month"]) else "10-Q"
+        due = next_end + pd.Timedelta(days=FILING_DEADLINE_DAYS[form])
+        rows.append({"ticker": ticker, "name": row["name"], "latest_fiscal_period": info["latest_fiscal_period"],
+                     "latest_period_end": end, "days_old": int((today - end).days),
+                     "latest_filed": pd.Timestamp(info["latest_filed"]), "next_period_end": next_end,
+                     "next_form": form, "next_due": due, "overdue": due < today})
+    return pd.DataFrame(rows).sort_values(["latest_period_end", "ticker"]).reset_index(drop=True)
+
+
 def sec_source_line(tickers, table: pd.DataFrame | None = None) -> str:
     """Return a chart source line naming the filings' form types and the companies.
 

@@ -20,7 +20,7 @@ Examples
 ...     subtitle="Capital expenditure, USD bn, calendar quarters 2022-2025",
 ...     source="SEC EDGAR XBRL filings (10-K, 10-Q)",
 ...     note="Purchases of property and equipment; fiscal quarters mapped to calendar quarters.",
-...     as_of="2025-11-14",
+...     data_through="2025-09-30",
 ...     alt_text="Line chart: quarterly capex of four hyperscalers rising from ... to ...",
 ... )
 >>> fig  # the notebook cell's output: HTML only  # doctest: +SKIP
@@ -99,7 +99,8 @@ _REQUIRED = {
     "subtitle": "the metric, unit and fiscal or calendar period",
     "source": "e.g. 'SEC EDGAR XBRL filings (10-K, 10-Q)' or the price source; label press reports as such",
     "note": "how the data were processed",
-    "as_of": "the data's as-of date (the snapshot date), a date or ISO string",
+    "data_through": ("the last period end the data shown cover, per company where they differ: "
+                     "book.data_through(frame) or a {company: date} mapping"),
     "alt_text": "a text alternative describing the chart for screen-reader users",
 }
 
@@ -321,8 +322,8 @@ class ChartFigure:
         The slug naming the figure, its HTML ids and its CSV file.
     title, subtitle, source, note, alt_text : str
         The caption fields, as given to `figure` (stripped).
-    as_of : str
-        The data's as-of date, ``YYYY-MM-DD``.
+    data_through : str
+        The last period end the data cover, ISO dates, per company where they differ.
     spec : dict
         The Vega-Lite specification, data inlined, house theme applied.
     csv_path : pathlib.Path
@@ -334,7 +335,7 @@ class ChartFigure:
     subtitle: str
     source: str
     note: str
-    as_of: str
+    data_through: str
     alt_text: str
     spec: dict[str, Any] = field(repr=False)
     csv_path: Path
@@ -370,7 +371,7 @@ class ChartFigure:
             '<figcaption class="vc-caption">',
             f'<p class="vc-source">Source: {e(self.source)}</p>',
             f'<p class="vc-note">Note: {e(self.note)}</p>',
-            f'<p class="vc-meta"><span class="vc-asof">Data as of {e(self.as_of)}</span>'
+            f'<p class="vc-meta"><span class="vc-asof">Data through {e(self.data_through)}</span>'
             '<span class="vc-sep" aria-hidden="true"> · </span>'
             f'<a class="vc-download" href="{e(self.csv_url)}" download="{name}.csv">'
             "Download the data (CSV)</a></p>",
@@ -395,16 +396,42 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _iso_date(value: Any) -> str:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value.isoformat()
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ChartError(f"as_of {value!r} is not a date: give {_REQUIRED['as_of']}") from exc
-    if pd.isna(stamp):
-        raise ChartError(f"as_of {value!r} is not a date: give {_REQUIRED['as_of']}")
-    return stamp.strftime("%Y-%m-%d")
+_ISO_DAY = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+
+
+def _through_text(value: Any) -> str:
+    """``data_through`` as text: a mapping {company: date} grouped by date, a date, or text with ISO dates."""
+    from .verdicts import through_text
+
+    if isinstance(value, dict):
+        text = through_text(value)
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        try:
+            stamp = pd.Timestamp(value)
+        except (TypeError, ValueError) as exc:
+            raise ChartError(f"data_through {value!r} is not a date: give {_REQUIRED['data_through']}") from exc
+        text = "" if pd.isna(stamp) else f"{stamp:%Y-%m-%d}"
+    if not _ISO_DAY.search(text):
+        raise ChartError(f"data_through {value!r} holds no ISO date (YYYY-MM-DD): give {_REQUIRED['data_through']}")
+    return text
+
+
+def _check_through(text: str, data: pd.DataFrame, name: str) -> None:
+    """Refuse a date later than every date in the data shown: a caption must not claim fresher data."""
+    latest = None
+    for col in data.columns:
+        if pd.api.types.is_datetime64_any_dtype(data[col]):
+            top = data[col].max()
+            if pd.notna(top) and (latest is None or top > latest):
+                latest = top
+    if latest is None:
+        return
+    late = [d for d in _ISO_DAY.findall(text) if pd.Timestamp(d) > latest.normalize()]
+    if late:
+        raise ChartError(f"figure {name!r}: data_through names {', '.join(late)}, later than the latest date in "
+                         f"the data shown ({latest:%Y-%m-%d})")
 
 
 def _check_fields(fields: dict[str, Any]) -> dict[str, str]:
@@ -421,7 +448,7 @@ def _check_fields(fields: dict[str, Any]) -> dict[str, str]:
         raise ChartError(
             f"name {fields['name']!r} is not a safe slug: use lower-case a-z, 0-9 and single '-' "
             f"(at most {_NAME_MAX} characters), e.g. 'hyperscaler-capex'")
-    out["as_of"] = _iso_date(fields["as_of"])
+    out["data_through"] = _through_text(fields["data_through"])
     return out
 
 
@@ -523,7 +550,7 @@ def _check_compiles(spec: dict, name: str) -> None:
 
 
 def figure(chart: alt.TopLevelMixin, data: pd.DataFrame, *, name: str, title: str, subtitle: str,
-           source: str, note: str, as_of: str | dt.date, alt_text: str,
+           source: str, note: str, data_through: str | dict | dt.date, alt_text: str,
            csv_dir: str | os.PathLike[str] | None = None) -> ChartFigure:
     """Check, theme and caption a chart for the book, and write the data it shows to CSV.
 
@@ -544,8 +571,11 @@ def figure(chart: alt.TopLevelMixin, data: pd.DataFrame, *, name: str, title: st
         Where the data come from, e.g. "SEC EDGAR XBRL filings (10-K, 10-Q)"; label press reports.
     note : str
         How the data were processed.
-    as_of : str or datetime.date
-        The data's as-of date (the chapters pass the snapshot date); shown as ``YYYY-MM-DD``.
+    data_through : str, dict or datetime.date
+        The last period end the data shown cover, per company where they differ:
+        `valuechain_lib.book.data_through` of the frame, a ``{company: date}`` mapping, or a date;
+        shown as "Data through 2026-03-31 (AMZN, META), 2026-05-31 (ORCL)". No date in it may be
+        later than the latest date in ``data``; the date a file was retrieved never stands in.
     alt_text : str
         Text alternative for screen-reader users: what the chart shows and its main numbers.
     csv_dir : str or path-like, optional
@@ -561,20 +591,22 @@ def figure(chart: alt.TopLevelMixin, data: pd.DataFrame, *, name: str, title: st
     ------
     ChartError
         If a caption field is missing or blank (the message names it), ``name`` is not a slug or
-        was used for another figure in this session, ``as_of`` is not a date, ``data`` is not a
+        was used for another figure in this session, ``data_through`` holds no date or a date later
+        than the data, ``data`` is not a
         non-empty DataFrame the chart is built on, or Altair cannot build the spec.
     """
     fields = _check_fields({"name": name, "title": title, "subtitle": subtitle, "source": source,
-                            "note": note, "as_of": as_of, "alt_text": alt_text})
+                            "note": note, "data_through": data_through, "alt_text": alt_text})
     name = fields["name"]
     _check_data(chart, data, name)
+    _check_through(fields["data_through"], data, name)
 
     themed = _with_width(chart).properties(
         title=alt.TitleParams(text=_wrap(fields["title"], _TITLE_WIDTH),
                               subtitle=_wrap(fields["subtitle"], _SUBTITLE_WIDTH)),
         description=fields["alt_text"],
         usermeta={"valuechain": {"name": name, "source": fields["source"], "note": fields["note"],
-                                 "as_of": fields["as_of"]}},
+                                 "data_through": fields["data_through"]}},
     )
     try:
         with alt.theme.enable(THEME_NAME), alt.data_transformers.disable_max_rows():
