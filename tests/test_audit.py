@@ -170,3 +170,118 @@ def test_audit_page_sections_have_no_raw_values():
     assert not re.search(r"\d+\.\d{5,}", text)
     assert not re.search(r"\b(nan|NaN|NaT)\b", text)
     assert {t for t, s in sections.items() if s.split(">")[0].endswith(" open")} == set(exc["ticker"])
+
+
+# --------------------------------------------------------------------------- restatements
+def _vintages(rows):
+    cols = ["ticker", "metric", "tag", "unit", "start", "end", "value", "accession", "form", "filed"]
+    frame = pd.DataFrame(rows, columns=cols)
+    for col in ("start", "end", "filed"):
+        frame[col] = pd.to_datetime(frame[col])
+    return frame
+
+
+def _reported(rows):
+    cols = ["ticker", "metric", "tag", "unit", "period_start", "period_end", "duration", "fiscal_year",
+            "fiscal_quarter"]
+    frame = pd.DataFrame(rows, columns=cols)
+    for col in ("period_start", "period_end"):
+        frame[col] = pd.to_datetime(frame[col])
+    return frame
+
+
+@pytest.mark.fast
+def test_restated_values_compare_first_filed_with_the_filing_that_gave_the_latest_value():
+    """X's FY2023 capex 100 → 90 (filing b) → 95 (filing c): first 100 in a, restated 95 in c, two changes,
+    −5%. Its 9M figure (a year-to-date span) and a tag the statements do not use are left out; an unchanged
+    quarter is not a restatement."""
+    vintages = _vintages([
+        ("X", "capex", "T", "USD", "2023-01-01", "2023-12-31", 100.0, "a", "10-K", "2024-02-01"),
+        ("X", "capex", "T", "USD", "2023-01-01", "2023-12-31", 90.0, "b", "10-K", "2025-02-01"),
+        ("X", "capex", "T", "USD", "2023-01-01", "2023-12-31", 95.0, "c", "10-K/A", "2025-03-01"),
+        ("X", "capex", "T", "USD", "2023-01-01", "2023-09-30", 70.0, "q", "10-Q", "2023-11-01"),
+        ("X", "capex", "T", "USD", "2023-01-01", "2023-09-30", 60.0, "b", "10-K", "2025-02-01"),
+        ("X", "capex", "OTHER", "USD", "2023-01-01", "2023-12-31", 1.0, "a", "10-K", "2024-02-01"),
+        ("X", "capex", "OTHER", "USD", "2023-01-01", "2023-12-31", 2.0, "b", "10-K", "2025-02-01"),
+        ("X", "capex", "T", "USD", "2023-10-01", "2023-12-31", 30.0, "a", "10-K", "2024-02-01"),
+    ])
+    reported = _reported([
+        ("X", "capex", "T", "USD", "2023-01-01", "2023-12-31", "FY", 2023, 4),
+        ("X", "capex", "T", "USD", "2023-01-01", "2023-09-30", "9M", 2023, 3),
+        ("X", "capex", "T", "USD", "2023-10-01", "2023-12-31", "3M", 2023, 4),
+    ])
+    out = audit.restated_values(vintages, reported)
+    assert len(out) == 1
+    row = out.iloc[0]
+    assert (row["period"], row["first_value"], row["first_accession"], row["restated_value"],
+            row["restated_accession"], row["restated_form"], row["changes"]) == ("FY2023", 100.0, "a", 95.0, "c",
+                                                                                 "10-K/A", 2)
+    assert row["restated_filed"] == pd.Timestamp("2025-03-01")
+    np.testing.assert_allclose([row["change"], row["change_pct"]], [-5.0, -0.05])
+
+
+@pytest.mark.fast
+def test_largest_restatements_of_the_snapshot_hand_checked():
+    """Hand-checked against data/snapshot/vintages.csv: the largest restatement in dollars is Microsoft's FY2017
+    operating income, 22,326M in the 10-K 0001564590-17-014900 (2017-08-02) → 29,025M in the 10-K
+    0001564590-18-019062 (2018-08-03), +6,699M (+30.0%), then its FY2017 gross profit 55,689M → 62,310M;
+    Meta's FY2023 capex 27,266M (0001326801-24-000012, 2024-02-02) → 27,045M (0001326801-25-000017,
+    2025-01-30) is among the restated values; TSM's figures in TWD are not ranked against dollars."""
+    restated = audit.restated_values()
+    top = audit.largest_restatements(restated, n=5)
+    first = top.iloc[0]
+    assert (first["ticker"], first["metric"], first["period"]) == ("MSFT", "operating_income", "FY2017")
+    assert (first["first_value"], first["restated_value"], first["change"]) == (22_326e6, 29_025e6, 6_699e6)
+    assert (first["first_accession"], first["restated_accession"]) == ("0001564590-17-014900", "0001564590-18-019062")
+    assert (first["first_filed"], first["restated_filed"]) == (pd.Timestamp("2017-08-02"), pd.Timestamp("2018-08-03"))
+    np.testing.assert_allclose(first["change_pct"], 0.300054, atol=1e-6)
+    assert top.iloc[1][["ticker", "metric", "period", "first_value", "restated_value"]].tolist() == [
+        "MSFT", "gross_profit", "FY2017", 55_689e6, 62_310e6]
+    assert (top["change"].abs().diff().dropna() <= 0).all()
+    meta = restated[(restated["ticker"] == "META") & (restated["metric"] == "capex") & (restated["period"] == "FY2023")]
+    assert meta[["first_value", "first_accession", "restated_value", "restated_accession"]].iloc[0].tolist() == [
+        27_266e6, "0001326801-24-000012", 27_045e6, "0001326801-25-000017"]
+    assert meta["restated_filed"].iloc[0] == pd.Timestamp("2025-01-30")
+    assert "TSM" in set(restated["ticker"]) and "TSM" not in set(audit.largest_restatements(restated, n=500)["ticker"])
+
+
+@pytest.mark.fast
+def test_restatement_table_writes_millions_signed_changes_and_both_filings():
+    """The top row as the page shows it: 22,326 → 29,025, +6,699, +30.0%, each filing's form, date and link."""
+    top = audit.largest_restatements(n=2)
+    frame, formats = audit.restatement_table(top)
+    cells = book.format_table(frame, formats).iloc[0]
+    assert cells[["Company", "Metric", "Period", "First filed ($M)", "Restated ($M)", "Change ($M)",
+                  "Change (%)"]].tolist() == ["MSFT", "Operating income", "FY2017", "22,326", "29,025", "+6,699",
+                                              "+30.0%"]
+    assert cells["First filed in"].startswith('10-K of <span style="white-space: nowrap">2017-08-02</span>, <a href=')
+    assert "edgar/data/789019/000156459018019062/" in cells["Restated in"]
+
+
+@pytest.mark.fast
+def test_first_and_restated_series_part_where_restated():
+    """Microsoft's fiscal-year operating income both ways: FY2017 22,326M first filed, 29,025M restated;
+    FY2015 (never restated) the same in both."""
+    data = audit.first_and_restated("MSFT", "operating_income", "FY")
+    wide = data.pivot(index="fiscal_year", columns="version", values="value")
+    assert wide.loc[2017].tolist() == [22_326e6, 29_025e6]
+    assert wide.loc[2015, "as first filed"] == wide.loc[2015, "as restated"]
+
+
+@pytest.mark.fast
+def test_audit_page_shows_the_largest_restatements_and_the_chart():
+    """The page ranks restatements with `largest_restatements` and draws the largest one's series both ways."""
+    text = (REPO_ROOT / "book" / "audit.md").read_text()
+    section = text.split("## Restatements")[1]
+    assert "audit.largest_restatements(" in section and "audit.restatement_figure(largest.iloc[0])" in section
+
+
+@pytest.mark.fast
+def test_restatement_figure_titles_the_change_and_writes_both_series(tmp_path, monkeypatch):
+    """The chart of the largest restatement: title "Microsoft's operating income for FY2017 was restated from
+    $22.3bn to $29.0bn (+30%)", its CSV holds both versions."""
+    monkeypatch.setenv("VALUECHAIN_CHART_DATA", str(tmp_path))
+    fig = audit.restatement_figure(audit.largest_restatements(n=1).iloc[0])
+    assert fig.title == "Microsoft's operating income for FY2017 was restated from $22.3bn to $29.0bn (+30%)"
+    shown = pd.read_csv(tmp_path / "most-restated-series.csv")
+    assert set(shown["version"]) == {"as first filed", "as restated"}

@@ -397,3 +397,33 @@ def test_committed_verdicts_known_answers():
     b5 = claims.verdict("B5")
     assert b5.numbers["OpenAI_fact"] == "F24b" and b5.numbers["Anthropic_fact"] == "F26"
     assert_allclose(b5.measured, 14e9)
+
+
+def test_backlog_marks_take_rpo_and_aws_backlog_only():
+    """RPO rows from reported_after and AWS backlog from the facts rows after Amazon's last quarter; Google
+    Cloud's segment backlog is not drawn; Oracle's quarter to 2026-08-31 is placed in calendar 2026 Q3."""
+    cited = pd.DataFrame({"fact_id": ["R1", "R2"], "ticker": ["MSFT", "ORCL"], "metric": ["rpo", "rpo"],
+                          "period_end": pd.to_datetime(["2026-06-30", "2026-08-31"]), "value": [684e9, 664e9],
+                          "label": ["m", "o"], "period": ["FY2026 Q4", "FY2027 Q1"]})
+    later = pd.DataFrame({"ticker": ["AMZN", "GOOGL"], "segment": ["AWS", "Google Cloud"],
+                          "period": ["2026-Q2", "2026-Q2"], "point_date": pd.to_datetime(["2026-06-30"] * 2),
+                          "usd": [496e9, 513.9e9], "fact_id": ["W1", "G1"], "label": ["w", "g"]})
+    marks = bl.backlog_marks(cited, later).set_index("fact_id")
+    assert sorted(marks.index) == ["R1", "R2", "W1"]
+    assert marks.at["W1", "figure"] == "AWS backlog" and marks.at["R1", "figure"] == "RPO"
+    assert marks.at["R2", "calendar_label"] == "2026 Q3"
+    assert marks.at["R2", "quarter_end"] == pd.Timestamp("2026-09-30")
+    assert_allclose(marks.at["W1", "usd"], 496e9)
+
+
+def test_backlog_marks_on_the_committed_facts():
+    """Backlogs to August 2026 beside the filed RPO: AWS F186a (~$496bn), Microsoft F192a ($684bn), Alphabet F200a
+    ($519.5bn), Oracle F208a ($664bn); the filed series stop earlier for each."""
+    marks = bl.backlog_marks().set_index("fact_id")
+    assert sorted(marks.index) == ["F186a", "F192a", "F200a", "F208a"]
+    assert_allclose(marks.loc[["F186a", "F192a", "F200a", "F208a"], "usd"], [496e9, 684e9, 519.5e9, 664e9])
+    history = bl.rpo_history()
+    filed_end = history.groupby("ticker")["period_end"].max()
+    for fact_id, row in marks.iterrows():
+        if row["ticker"] in filed_end.index and row["figure"] == "RPO":
+            assert row["period_end"] > filed_end[row["ticker"]], fact_id

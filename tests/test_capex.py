@@ -354,3 +354,118 @@ def test_reported_free_cash_flow_reads_amazon_f184():
     assert_allclose(own.at["F184", "value"], -7_604e6)
     assert own.at["F184", "period_end"] == pd.Timestamp("2026-06-30")
     assert own.at["F184", "source_date"] == pd.Timestamp("2026-07-30")
+
+
+# --------------------------------------------------------------------------- reported after the snapshot
+def _quarters(ticker: str, ends: list[str], values: list[float], metric: str = "operating_cash_flow",
+              labels: list[str] | None = None) -> pd.DataFrame:
+    """`capex_vs_cash(freq="Q")`-shaped rows of one company (only the columns the helpers read)."""
+    ends_ts = pd.to_datetime(ends)
+    return pd.DataFrame({"ticker": ticker, "period_end": ends_ts, "quarter_end": ends_ts,
+                         "calendar_label": [f"{d.year} Q{d.quarter}" for d in ends_ts],
+                         "fiscal_label": labels or [f"FY2026 Q{i + 1}" for i in range(len(ends))],
+                         "capex": np.nan, "operating_cash_flow": np.nan, metric: values})
+
+
+def _cited(rows) -> pd.DataFrame:
+    """`reported_after`-shaped rows: (fact_id, ticker, metric, freq, period_end, value)."""
+    return pd.DataFrame([{"fact_id": f, "ticker": t, "metric": m, "freq": q, "period_end": pd.Timestamp(e),
+                          "value": v, "label": f"{t} {m}", "note": ""} for f, t, m, q, e, v in rows])
+
+
+def test_derived_quarter_is_the_year_less_three_filed_quarters():
+    """FY to 2026-06-30 of 100 less filed 20 + 30 + 25 = 25 for FY2026 Q4; with only two quarters filed,
+    or with the fourth already filed, nothing is derived."""
+    from valuechain_lib.capex import derived_quarter
+
+    year = {"ticker": "MSFT", "metric": "operating_cash_flow", "period_end": pd.Timestamp("2026-06-30"),
+            "value": 100.0, "fact_id": "Y1"}
+    three = _quarters("MSFT", ["2025-09-30", "2025-12-31", "2026-03-31"], [20.0, 30.0, 25.0])
+    got = derived_quarter(year, three)
+    assert_allclose(got["value"], 25.0)
+    assert got["fiscal_label"] == "FY2026 Q4" and got["quarters"] == ["FY2026 Q1", "FY2026 Q2", "FY2026 Q3"]
+    assert "Y1" in got["derived_from"] and "2025-09-30" in got["derived_from"]
+    assert derived_quarter(year, three.iloc[1:]) is None
+    four = _quarters("MSFT", ["2025-09-30", "2025-12-31", "2026-03-31", "2026-06-30"], [20.0, 30.0, 25.0, 25.0])
+    assert derived_quarter(year, four) is None
+
+
+def test_reported_after_marks_keep_their_span_and_label_the_derived_quarter():
+    """A quarter stays a quarter, a TTM and a fiscal year are twelve months; a fiscal year with no stated last
+    quarter yields a derived one (100 − 75 = 25), one with a stated quarter does not; Oracle's quarter to
+    2026-08-31 sits in calendar 2026 Q3 (2026-09-30)."""
+    from valuechain_lib.capex import DERIVED_LABEL, reported_after_marks
+    from valuechain_lib.reported_after import LABEL
+
+    filed = pd.concat([_quarters("MSFT", ["2025-09-30", "2025-12-31", "2026-03-31"], [20.0, 30.0, 25.0]),
+                       _quarters("MSFT", ["2025-09-30", "2025-12-31", "2026-03-31"], [5.0, 6.0, 7.0], "capex")])
+    cited = _cited([("A", "AMZN", "capex", "Q", "2026-06-30", 54.0),
+                    ("B", "AMZN", "operating_cash_flow", "TTM", "2026-06-30", 161.0),
+                    ("C", "MSFT", "operating_cash_flow", "FY", "2026-06-30", 100.0),
+                    ("D", "MSFT", "capex", "FY", "2026-06-30", 26.0),
+                    ("E", "MSFT", "capex", "Q", "2026-06-30", 8.0),
+                    ("F", "ORCL", "capex", "Q", "2026-08-31", 28.5)])
+    marks = reported_after_marks(filed, cited)
+    by = marks.set_index(["fact_id", "basis"])
+    assert by.loc[("A", "quarter"), "series"] == LABEL
+    assert by.loc[("B", "twelve months"), "series"] == LABEL
+    assert by.loc[("C", "twelve months"), "series"] == LABEL
+    assert_allclose(by.loc[("C", "quarter"), "value"], 25.0)
+    assert by.loc[("C", "quarter"), "series"] == DERIVED_LABEL
+    assert ("D", "quarter") not in by.index  # Microsoft stated its quarter's capex (E): nothing derived
+    assert by.loc[("F", "quarter"), "calendar_label"] == "2026 Q3"
+    assert by.loc[("F", "quarter"), "quarter_end"] == pd.Timestamp("2026-09-30")
+    assert len(marks) == 7
+
+
+def test_microsoft_fourth_quarter_cash_flow_derived_from_its_fiscal_year():
+    """F190a, FY2026 operating cash flow 182,935, less the snapshot's FY2026 Q1–Q3 (45,057 + 35,758 + 46,679 =
+    127,494) gives 55,441 USD million, the figure the facts-table note matches to Microsoft's release ($55.4B);
+    Amazon's quarter has no cash-flow mark, only its twelve months (F183)."""
+    from valuechain_lib.capex import DERIVED_LABEL, reported_after_marks
+
+    marks = reported_after_marks(capex_vs_cash(freq="Q", since=2018))
+    derived = marks[marks["series"] == DERIVED_LABEL].set_index("ticker")
+    assert derived.index.tolist() == ["MSFT"]
+    assert_allclose(derived.at["MSFT", "value"], 55_441e6, rtol=1e-9)
+    amazon = marks[(marks["ticker"] == "AMZN") & (marks["metric"] == "operating_cash_flow")]
+    assert amazon["basis"].tolist() == ["twelve months"] and amazon["fact_id"].tolist() == ["F183"]
+
+
+def test_filed_beside_reported_adds_marks_as_rows_not_to_the_series():
+    """The filed rows are the filed values unchanged (Combined left out); each mark is a row of its own."""
+    from valuechain_lib.capex import FILED_LABEL, PANELS, filed_beside_reported, reported_after_marks
+
+    quarterly = capex_vs_cash(freq="Q", since=2025)
+    ttm = capex_vs_cash(freq="TTM", since=2025)
+    marks = reported_after_marks(quarterly)
+    long = filed_beside_reported(quarterly, ttm, marks)
+    filed = long[long["series"] == FILED_LABEL]
+    assert COMBINED not in set(long["ticker"])
+    expected = quarterly[quarterly["ticker"] != COMBINED]["capex"].dropna().sum()
+    assert_allclose(filed[(filed["panel"] == PANELS[("capex", "quarter")])]["usd"].sum(), expected)
+    assert (long["series"] != FILED_LABEL).sum() == len(marks)
+
+
+def test_change_after_snapshot_against_last_filed_quarter():
+    """Last filed 40, reported 50: +25%; a non-positive filed value gives NaN, not a ratio."""
+    from valuechain_lib.capex import change_after_snapshot
+
+    filed = pd.concat([_quarters("AMZN", ["2025-12-31", "2026-03-31"], [30.0, 40.0], "capex"),
+                       _quarters("META", ["2026-03-31"], [0.0], "capex")])
+    marks = pd.DataFrame({"ticker": ["AMZN", "META"], "metric": "capex", "basis": "quarter",
+                          "period_end": pd.to_datetime(["2026-06-30", "2026-06-30"]), "value": [50.0, 5.0],
+                          "series": "s"})
+    got = change_after_snapshot(filed, marks)
+    assert_allclose(got.at["AMZN", "change"], 0.25)
+    assert got.at["AMZN", "filed_end"] == pd.Timestamp("2026-03-31")
+    assert np.isnan(got.at["META", "change"])
+
+
+def test_through_by_company_names_companies_even_on_one_date():
+    """Two companies on one date: "2026-06-30 (AMZN, META)" (book.data_through would print the date alone)."""
+    from valuechain_lib.capex import through_by_company
+
+    rows = pd.DataFrame({"ticker": ["META", "AMZN", "ORCL"],
+                         "period_end": pd.to_datetime(["2026-06-30", "2026-06-30", "2026-08-31"])})
+    assert through_by_company(rows) == "2026-06-30 (AMZN, META), 2026-08-31 (ORCL)"

@@ -267,3 +267,99 @@ def test_fork_ids_are_reserved():
     book = ledger[ledger["essay"] != "fork"]
     assert not book["claim_id"].str.startswith(claims.FORK_PREFIX).any()
     assert claims.CLAIM_ID.fullmatch("X1") and not claims.CLAIM_ID.fullmatch("X 1")
+
+
+# --------------------------------------------------------------------------- the verdict history
+def _verdict(status, measured=None, threshold=None, unit="", through=""):
+    return Verdict(status=status, summary="s", measured=measured, threshold=threshold, unit=unit,
+                   data_through=through)
+
+
+def _history(rows) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["edition", "claim_id", "verdict"])
+    for col, value in (("measured", float("nan")), ("threshold", float("nan")), ("unit", ""), ("data_through", "")):
+        frame[col] = value
+    return frame[claims.HISTORY_COLUMNS]
+
+
+@pytest.mark.fast
+def test_history_append_writes_one_row_per_claim_and_refuses_an_edition_twice(tmp_path):
+    """Two editions appended: 4 rows, numbers kept to 10 significant digits, missing as empty; the same
+    edition again is refused and leaves the file as it was."""
+    path = tmp_path / "verdict_history.csv"
+    first = {"B2": _verdict("supported", 0.7527238779123, 0.75, "share", "2026-03-31 (AMZN)"),
+             "A4": _verdict("supported", through="2025-10-05 (facts table)")}
+    claims.append_history(claims.history_rows("2026-12-05T09:45:41Z", first), path)
+    claims.append_history(claims.history_rows("2027-01-04T06:00:00Z",
+                                              {**first, "B2": _verdict("not supported", 0.7, 0.75, "share")}), path)
+    lines = path.read_text().splitlines()
+    assert lines[0] == "edition,claim_id,verdict,measured,threshold,unit,data_through"
+    assert lines[1] == "2026-12-05T09:45:41Z,B2,supported,0.7527238779,0.75,share,2026-03-31 (AMZN)"
+    assert lines[2] == "2026-12-05T09:45:41Z,A4,supported,,,,2025-10-05 (facts table)"
+    assert len(lines) == 5
+    history = claims.verdict_history(path)
+    assert history["measured"].isna().tolist() == [False, True, False, True]
+    text = path.read_text()
+    with pytest.raises(claims.ClaimsError, match="edition 2026-12-05T09:45:41Z is already recorded"):
+        claims.append_history(claims.history_rows("2026-12-05T09:45:41Z", first), path)
+    assert path.read_text() == text
+
+
+@pytest.mark.fast
+def test_last_change_on_a_synthetic_history():
+    """Editions E1..E4 (ids dated 2026-01-0N): A1 supported throughout; B2 not supported, supported from E3;
+    B3 mixed, supported in E2, mixed again from E3 (the last change wins); C1 first recorded in E4."""
+    history = _history([
+        ("2026-01-01T00:00:00Z", "A1", "supported"), ("2026-01-01T00:00:00Z", "B2", "not supported"),
+        ("2026-01-01T00:00:00Z", "B3", "mixed"),
+        ("2026-01-02T00:00:00Z", "A1", "supported"), ("2026-01-02T00:00:00Z", "B2", "not supported"),
+        ("2026-01-02T00:00:00Z", "B3", "supported"),
+        ("2026-01-03T00:00:00Z", "A1", "supported"), ("2026-01-03T00:00:00Z", "B2", "supported"),
+        ("2026-01-03T00:00:00Z", "B3", "mixed"),
+        ("2026-01-04T00:00:00Z", "A1", "supported"), ("2026-01-04T00:00:00Z", "B2", "supported"),
+        ("2026-01-04T00:00:00Z", "B3", "mixed"), ("2026-01-04T00:00:00Z", "C1", "not supported"),
+    ])
+    changes = claims.last_changes(history)
+    assert changes.loc["A1", ["since", "previous"]].tolist() == ["2026-01-01T00:00:00Z", ""]
+    assert changes.loc["B2", ["since", "previous"]].tolist() == ["2026-01-03T00:00:00Z", "not supported"]
+    assert changes.loc["B3", ["since", "previous"]].tolist() == ["2026-01-03T00:00:00Z", "supported"]
+    assert changes.loc["C1", ["since", "previous", "first_edition"]].tolist() == [
+        "2026-01-04T00:00:00Z", "", "2026-01-04T00:00:00Z"]
+    assert claims.last_change_text(changes, "A1") == "unchanged since 2026-01-01"
+    assert claims.last_change_text(changes, "B2", "supported") == "changed 2026-01-03; was not supported"
+    assert claims.last_change_text(changes, "B2", "mixed") == (
+        "differs from the last edition (2026-01-04: supported); recorded at the next")
+    assert claims.last_change_text(changes, "D9") == "not yet recorded in an edition"
+    assert [c["claim_id"] for c in claims.verdict_changes(history, "2026-01-03T00:00:00Z")] == ["B2", "B3"]
+    assert claims.verdict_changes(history, "2026-01-04T00:00:00Z") == [{
+        "claim_id": "C1", "was": "", "now": "not supported", "was_edition": "", "measured_was": None,
+        "measured_now": None, "threshold": None, "unit": ""}]
+    assert claims.verdict_changes(history, "2026-01-02T00:00:00Z")[0]["was_edition"] == "2026-01-01T00:00:00Z"
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(("edit", "words"), [
+    (lambda t: t.replace("supported", "very supported", 1), "'very supported' is not a verdict"),
+    (lambda t: t + t.splitlines()[1] + "\n", "recorded twice"),
+    (lambda t: t.replace("data_through", "through", 1), "missing column"),
+])
+def test_a_broken_history_is_refused(tmp_path, edit, words):
+    path = tmp_path / "verdict_history.csv"
+    claims.append_history(claims.history_rows("E1", {"A1": _verdict("supported", 0.1, 0.2, "share")}), path)
+    path.write_text(edit(path.read_text()))
+    with pytest.raises(claims.ClaimsError, match=words):
+        claims.verdict_history(path)
+
+
+@pytest.mark.fast
+def test_the_committed_history_records_the_live_snapshot():
+    """data/verdict_history.csv loads and holds the committed snapshot's edition (its manifest's built_at),
+    every claim once; a snapshot rebuilt by hand needs `python -m valuechain_lib edition --seed`."""
+    from valuechain_lib import snapshot
+
+    history = claims.verdict_history()
+    edition = snapshot.manifest()["built_at"]
+    assert edition in set(history["edition"]), (
+        f"the live snapshot's edition {edition} is not in data/verdict_history.csv: run "
+        "`python -m valuechain_lib edition --seed`")
+    assert history[history["edition"] == edition]["verdict"].isin(STATUSES).all()

@@ -405,3 +405,18 @@ def test_snapshot_a10_follows_its_rule_today_and_at_the_essay_date():
         if date:
             quarter_end = pd.Timestamp(v.data_through.split(" ")[0])
             assert quarter_end <= pd.Timestamp(date)
+
+
+def test_sensitivity_inputs_carry_each_company_s_own_period_end():
+    """At the latest calendar quarter both have (qi 1), X's own quarter ends 2026-03-31 and Y's, a fiscal
+    quarter to February, 2026-02-28: a chart's "data through" names those, not the calendar quarter end."""
+    wide = pd.DataFrame({
+        "ticker": ["X", "X", "Y", "Y"], "qi": [0, 1, 0, 1], "calendar_label": ["2025 Q4", "2026 Q1"] * 2,
+        "fiscal_label": ["FY2025 Q4", "FY2026 Q1", "FY2026 Q2", "FY2026 Q3"],
+        "period_end": pd.to_datetime(["2025-12-31", "2026-03-31", "2025-11-30", "2026-02-28"]),
+        "revenue": [100.0, 110.0, 50.0, 55.0], "operating_income": [30.0, 33.0, 10.0, 11.0],
+        "ppe_net": [200.0, 210.0, 80.0, 85.0],
+    })
+    out = dep.sensitivity_inputs(wide, pd.Series({"X": 6.0, "Y": 5.0})).set_index("ticker")
+    assert out["period_end"].dt.strftime("%Y-%m-%d").to_dict() == {"X": "2026-03-31", "Y": "2026-02-28"}
+    assert out["current_life_years"].to_dict() == {"X": 6.0, "Y": 5.0}

@@ -212,3 +212,17 @@ def test_snapshot_reconciliation_matches_the_booked_figures(snapshot_model):
     model = {"fitted": {c["ticker"]: 1.0 for c in cals}}
     rec = dw.reconciliation(booked, model).set_index("ticker")
     assert_allclose(rec.loc["combined", "booked_ttm"], booked["booked_ttm"].sum(), rtol=1e-12)
+
+
+def test_projection_through_is_each_company_s_end_of_the_last_common_year():
+    """X has calendar investment to 2025 (its year ending 2025-11-30), Y only to 2024: the projection uses
+    investment to 2024, so the data run to X's 2024-11-30 and Y's 2024-12-31; with last_year=2023 to 2023's."""
+    def cal(ticker, ends):
+        ends = {y: pd.Timestamp(e) for y, e in ends.items()}
+        return {"ticker": ticker, "inputs": {"calendar_investment": pd.Series(1.0, index=list(ends)),
+                                             "calendar_period_ends": pd.Series(ends)}}
+    cals = [cal("X", {2023: "2023-11-30", 2024: "2024-11-30", 2025: "2025-11-30"}),
+            cal("Y", {2023: "2023-12-31", 2024: "2024-12-31"})]
+    assert {t: f"{d:%Y-%m-%d}" for t, d in dw.projection_through(cals).items()} == {
+        "X": "2024-11-30", "Y": "2024-12-31"}
+    assert f"{dw.projection_through(cals, last_year=2023)['X']:%Y-%m-%d}" == "2023-11-30"

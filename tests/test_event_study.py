@@ -371,3 +371,16 @@ def test_snapshot_statements_are_plans_not_actuals(study):
     assert not study.statements["fact_id"].isin(["F190a", "F190b", "F182a", "F203b", "F207b"]).any()
     press = study.dropped[study.dropped["fact_ids"] == "CW-CAPEX2026-GUIDE-Q4"]
     assert len(press) == 1 and "press report" in press["reason"].iloc[0]
+
+
+def test_supplier_averages_say_how_far_their_prices_run():
+    """Two guidance days whose windows end 2026-05-04 and 2026-08-05, only the first a raise: every
+    guidance day runs to 2026-08-05, days with a raise to 2026-05-04."""
+    reactions = pd.DataFrame({
+        "supplier": ["NVDA", "NVDA"], "is_raise": [True, False], "car_market_model": [0.01, -0.02],
+        "window_end": pd.to_datetime(["2026-05-04", "2026-08-05"]),
+    })
+    out = es.supplier_averages(reactions).set_index("sample")
+    assert f"{out.at['all', 'last_window_end']:%Y-%m-%d}" == "2026-08-05"
+    assert f"{out.at['raises', 'last_window_end']:%Y-%m-%d}" == "2026-05-04"
+    assert_allclose(out.at["all", "mean_car"], -0.005, rtol=1e-12)

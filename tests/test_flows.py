@@ -234,3 +234,44 @@ def test_reported_results_are_not_plans_and_calendar_plan_of_fiscal_company():
         row = gvc[gvc["fact_id"] == "F195"].iloc[0]
         assert (row["ticker"], row["basis"], row["year"]) == ("MSFT", "calendar year", 2026)
         assert row["period_text"] == "calendar 2026"
+
+
+def test_each_company_s_own_period_end_per_calendar_year(money):
+    """Calendar 2025 ends on each company's own last quarter end in it, read from `financials`: Oracle's
+    quarter to 2025-11-30, Nvidia's to 2026-01-25, Amazon's 2025-12-31; TSMC's 2025 is not filed (NaT)."""
+    for ticker, metric in (("ORCL", "capex"), ("NVDA", "revenue"), ("AMZN", "capex")):
+        rows = financials(ticker, freq="FY", calendar=True, metrics=metric)
+        expected = rows.loc[(rows["calendar_year"] == 2025) & rows["value"].notna(), "period_end"].max()
+        assert money.at[2025, f"period_end_{ticker}"] == expected
+    assert f"{money.at[2025, 'period_end_ORCL']:%Y-%m-%d}" == "2025-11-30"
+    assert pd.isna(money.at[2025, "period_end_TSM"])
+    ends = flows.period_ends(money.loc[[2023, 2024, 2025]], {"TSM": "revenue_TSM", "NVDA": "revenue_NVDA"})
+    assert {t: f"{d:%Y-%m-%d}" for t, d in ends.items()} == {"TSM": "2023-12-31", "NVDA": "2026-01-25"}
+
+
+def test_tsmc_reported_after_pairs_twd_with_its_own_translation():
+    """TSMC files to FY2024; after it, FY2025 NT$3,809.05bn (F214a) with its US$122.42bn (F214b) and 2026 Q2
+    NT$1,270.38bn (F215a) with US$40.2bn (F215b), in TWD and USD, never a filed period."""
+    out = flows.tsmc_reported_after().set_index("fact_id")
+    assert f"{out['last_filed'].iloc[0]:%Y-%m-%d}" == "2024-12-31"
+    assert (out["period_end"] > out["last_filed"]).all()
+    assert_allclose(out.loc[["F214a", "F215a"], "value_twd"], [3809.05e9, 1270.38e9], rtol=1e-12)
+    assert_allclose(out.loc[["F214a", "F215a"], "value_usd"], [122.42e9, 40.2e9], rtol=1e-12)
+    assert out.loc[["F214a", "F215a"], "usd_fact_id"].tolist() == ["F214b", "F215b"]
+    assert out.loc[["F214a", "F215a"], "freq"].tolist() == ["FY", "Q"]
+    assert "company statement" in out.at["F214a", "label"] and "F214b" not in out.at["F214a", "label"]
+
+
+def test_tsmc_revenue_keeps_the_filed_series_apart(money):
+    """The filed rows are TSMC's 20-F years (FY2024 = the TWD revenue in `spenders_to_suppliers`); the later
+    figures come after the last filed period, under the reported-after label, and no row adds them up."""
+    from valuechain_lib.reported_after import LABEL
+
+    rows = flows.tsmc_revenue(start_year=2019)
+    filed = rows[rows["status"] == flows.FILED_LABEL]
+    later = rows[rows["status"] == LABEL]
+    assert filed["period"].tolist() == [f"FY{y}" for y in range(2019, 2025)]
+    assert_allclose(filed.set_index("period").at["FY2024", "value_twd"], money.at[2024, "revenue_TSM_twd"])
+    assert (later["period_end"] > filed["period_end"].max()).all() and len(later) == 2
+    assert filed["value_usd"].isna().all()
+    assert_allclose(later.set_index("period").at["FY2025", "value_twd"], 3809.05e9, rtol=1e-12)

@@ -386,3 +386,19 @@ def test_cost_stack_zero_revenue_gives_nan_shares():
     stack = g.cost_stack(g.unit_economics({**HAND, "utilization": 0.0}).iloc[0])
     assert stack["share_of_revenue"].isna().all()
     assert_allclose(stack.set_index("line").at["Power", "usd_per_installed_hour"], 0.10)
+
+
+def test_chart_data_through_uses_the_facts_own_dates():
+    """Oracle's reported quarter ends 2025-08-31 (F03's period_end), its reply is dated 2025-10-01 (F07's as_of),
+    and the cited inputs run to their latest as_of; a synthetic later input moves only the last date."""
+    table = facts()
+    got = g.chart_data_through(facts_table=table)
+    assert got["Oracle's reported quarter, F03"] == pd.Timestamp("2025-08-31")
+    assert got["Oracle's reply, F07"] == pd.Timestamp("2025-10-01")
+    ids = g.cited_fact_ids()
+    assert got["cited model inputs"] == table.loc[table["fact_id"].isin(ids), "as_of"].max()
+    later = table.copy()
+    later.loc[later["fact_id"] == ids[0], "as_of"] = pd.Timestamp("2030-01-01")
+    moved = g.chart_data_through(facts_table=later)
+    assert moved["cited model inputs"] == pd.Timestamp("2030-01-01")
+    assert moved["Oracle's reported quarter, F03"] == pd.Timestamp("2025-08-31")

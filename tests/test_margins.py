@@ -522,3 +522,56 @@ def test_every_segment_maps_to_a_company_with_a_colour():
     assert set(facts_module.SEGMENT_MARGIN_PAIRS) == set(SEGMENT_COMPANIES)
     colours = _committed(company_colors)
     assert all(ticker in colours for ticker in SEGMENT_COMPANIES.values())
+
+
+# --------------------------------------------------------------------------- what the charts' data cover
+def test_mark_after_snapshot_flags_only_later_periods():
+    """AMZN filed to 2026-03-31: its 2026-06-30 point is after the snapshot, 2026-03-31 is not; GOOGL filed to
+    2026-06-30: its 2026-06-30 point is not; a company with no filed quarter is never flagged."""
+    from valuechain_lib.margins import mark_after_snapshot
+    from valuechain_lib.reported_after import LABEL
+
+    rows = pd.DataFrame({"period_end": pd.to_datetime(["2026-03-31", "2026-06-30", "2026-06-30", "2026-06-30"])})
+    company = pd.Series(["AMZN", "AMZN", "GOOGL", "XYZ"])
+    out = mark_after_snapshot(rows, company, {"AMZN": pd.Timestamp("2026-03-31"),
+                                              "GOOGL": pd.Timestamp("2026-06-30")})
+    assert out["after_snapshot"].tolist() == [False, True, False, False]
+    assert out["series"].tolist() == ["facts table", LABEL, "facts table", "facts table"]
+
+
+def test_segment_points_mark_aws_second_quarter_2026_only():
+    """AWS 2026-Q2 (F185a/b) ends after Amazon's last filed quarter (2026-03-31) and is marked; Google Cloud's
+    2026-Q2 (F199a/b) comes from the 10-Q for the quarter to 2026-06-30, which the snapshot files, so it is not."""
+    from valuechain_lib.margins import segment_margin_points
+
+    points = _committed(segment_margin_points)
+    later = points[points["after_snapshot"]]
+    assert later[["segment", "period"]].values.tolist() == [["AWS", "2026-Q2"]]
+    assert later["fact_ids"].iloc[0] == "F185a, F185b"
+    google = points[(points["segment"] == "Google Cloud") & (points["period_end"] == pd.Timestamp("2026-06-30"))]
+    assert len(google) == 1 and not google["after_snapshot"].iloc[0]
+
+
+def test_latest_cloud_window_matches_the_hourglass_context_row(hourglass_now):
+    """The quarters `latest_cloud_window` returns are those of the "cloud_latest" row (same label), and its
+    AWS 2026-Q2 quarter is the one flagged as reported after the snapshot."""
+    from valuechain_lib.margins import latest_cloud_window, window_label
+
+    window = _committed(latest_cloud_window)
+    row = hourglass_now.layers.set_index("group").loc["cloud_latest"]
+    assert row["label"].endswith(window_label(sorted(window["quarter_end"].unique())))
+    assert window.loc[window["after_snapshot"], "fact_ids"].tolist() == ["F185a, F185b"]
+
+
+def test_pooled_period_ends_are_each_company_own(pool_and_excluded):
+    """Calendar 2026 Q1 ends, company by company: Nvidia's quarter to 2026-04-26, Oracle's to 2026-02-28, Amazon's
+    to 2026-03-31 (the snapshot's filings); the pool's period_end is the latest of its layer's."""
+    from valuechain_lib.margins import pooled_period_ends
+
+    pool, _ = pool_and_excluded
+    ends = _committed(pooled_period_ends, pool)
+    assert ends["NVDA"] == pd.Timestamp("2026-04-26") and ends["ORCL"] == pd.Timestamp("2026-02-28")
+    assert ends["AMZN"] == pd.Timestamp("2026-03-31")
+    last = pool[pool["quarter_end"] == pool["quarter_end"].max()].set_index("layer")
+    upstream = last.at["upstream", "companies"].split(", ")
+    assert last.at["upstream", "period_end"] == max(ends[t] for t in upstream)

@@ -65,7 +65,8 @@ def _tidy(rows):
     for (year, q), items in rows.items():
         for metric, value in items.items():
             out.append({"ticker": "CRWV", "metric": metric, "calendar_year": year, "calendar_quarter": q,
-                        "fiscal_year": year, "fiscal_period": f"Q{q}", "value": value})
+                        "fiscal_year": year, "fiscal_period": f"Q{q}", "value": value,
+                        "period_end": pd.Period(year=year, quarter=q, freq="Q").end_time.normalize()})
     return pd.DataFrame(out)
 
 
@@ -84,6 +85,8 @@ def test_coreweave_margins_on_hand_made_table():
     assert_allclose(cw.iloc[1]["revenue_growth"], 0.5)
     # Invariant: adjusted gross profit = gross profit − D&A.
     assert_allclose(cw["adjusted_gross_profit"], cw["gross_profit"] - cw["depreciation_amortization"])
+    # Each row keeps its own period end, which chart captions name as "data through".
+    assert cw["period_end"].dt.strftime("%Y-%m-%d").tolist() == ["2025-03-31", "2026-03-31"]
 
 
 def test_coreweave_2025q2_against_published_quarter():
@@ -259,3 +262,13 @@ def test_a6_not_testable_and_labels_press_reports():
     assert "No Together AI revenue figure had been published" in v3.summary
     at_essay = claims.evaluate_at_essay_date(claims._row("A6"))
     assert at_essay.status == "not testable with public data"
+
+
+def test_peer_comparison_keeps_each_company_own_period_end():
+    """Calendar-aligned peers name their own period ends: Oracle's twelve months to calendar 2026 Q1 end on
+    2026-02-28, Amazon's on 2026-03-31; the pooled row carries the latest of the five."""
+    peers = nc.peer_comparison().set_index("entity")
+    assert peers.at["ORCL", "period_end"] == pd.Timestamp("2026-02-28")
+    assert peers.at["AMZN", "period_end"] == pd.Timestamp("2026-03-31")
+    companies = peers.drop(index=["CoreWeave", nc.POOLED])
+    assert peers.at[nc.POOLED, "period_end"] == companies["period_end"].max()

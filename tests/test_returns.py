@@ -318,3 +318,14 @@ def test_verdict_b1_on_the_snapshot_nvidia_and_broadcom_trail():
     assert v.numbers["AVGO_price_return"] < v.numbers["benchmark_return"]
     assert v.status == "mixed"
     assert "SKHYNIX_currency_fall_to_trail" in v.numbers
+
+
+def test_layer_medians_name_the_latest_close_behind_them():
+    """The upstream median rests on USD closes of 2026-07-01 and 2026-07-02 → 2026-07-02; the KRW close of
+    2026-07-03 is not in it, nor a ticker with no return (its close date 2026-07-06 does not count)."""
+    frame = pd.DataFrame({"end_label": ["to x"] * 4, "layer": ["upstream"] * 4,
+                          "currency": ["USD", "USD", "KRW", "USD"], "price_return": [0.1, 0.2, 0.3, np.nan],
+                          "price_date": pd.to_datetime(["2026-07-01", "2026-07-02", "2026-07-03", "2026-07-06"])})
+    out = layer_medians(frame).set_index("layer")
+    assert f"{out.at['upstream', 'last_price_date']:%Y-%m-%d}" == "2026-07-02"
+    assert "last_price_date" not in layer_medians(frame.drop(columns="price_date")).columns

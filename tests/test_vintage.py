@@ -102,3 +102,42 @@ def test_segment_margins_as_of_leave_out_segments_not_yet_published():
         early = facts.segment_margins()
     assert "Broadcom Semiconductor Solutions" not in set(early["segment"])
     assert "Broadcom Semiconductor Solutions" in set(facts.segment_margins()["segment"])
+
+
+@pytest.mark.fast
+def test_financials_as_first_filed_and_as_restated():
+    """Meta's FY2023 capex: 27,266M as first filed (10-K 0001326801-24-000012 of 2024-02-02), 27,045M as
+    restated (the 10-K of 2025-01-30 changed it; the latest filing repeating it is cited)."""
+    first = vc.financials("META", freq="FY", metrics="capex", vintage="first")
+    latest = vc.financials("META", freq="FY", metrics="capex", vintage="latest")
+    row = first[first["fiscal_year"] == 2023].iloc[0]
+    assert (row["value"], row["accession"], row["filed"]) == (27_266e6, "0001326801-24-000012",
+                                                              pd.Timestamp("2024-02-02"))
+    assert latest.loc[latest["fiscal_year"] == 2023, "value"].iloc[0] == 27_045e6
+    pd.testing.assert_frame_equal(latest, vc.financials("META", freq="FY", metrics="capex"))
+    assert list(first.columns) == list(latest.columns)
+
+
+@pytest.mark.fast
+def test_first_filed_inside_as_of_counts_only_filings_published_by_then():
+    """Before Meta's 10-K for 2023 (filed 2024-02-02) there is no FY2023 capex as first filed; after it, 27,266M
+    even though the restatement (2025-01-30) is known today."""
+    with vintage.as_of("2024-01-31"):
+        early = vc.financials("META", freq="FY", metrics="capex", vintage="first")
+    with vintage.as_of("2025-06-30"):
+        later = vc.financials("META", freq="FY", metrics="capex", vintage="first")
+        restated = vc.financials("META", freq="FY", metrics="capex")
+    assert early.dropna(subset=["value"])["fiscal_year"].max() == 2022
+    assert later.loc[later["fiscal_year"] == 2023, "value"].iloc[0] == 27_266e6
+    assert restated.loc[restated["fiscal_year"] == 2023, "value"].iloc[0] == 27_045e6
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(("value", "error"), [("orig", "ValueChainError"), ("First", "ValueChainError"),
+                                             (None, "ArgumentError"), (1, "ArgumentError")])
+def test_any_other_vintage_is_a_clear_error(value, error):
+    """Only "latest" and "first": the message names the argument, the choices and what was given."""
+    with pytest.raises(vc.errors.ValueChainError, match=r"financials: vintage must be one of \('latest', 'first'\)") \
+            as caught:
+        vc.financials("META", vintage=value)
+    assert type(caught.value).__name__ == error

@@ -326,3 +326,243 @@ def company_section(ticker: str, years: pd.DataFrame, exc: pd.DataFrame, company
     opened = " open" if not exc.empty else ""
     return (f'<details class="vc-audit-company" id="audit-{ticker.lower()}"{opened}>'
             f"<summary>{_bold_ticker(html.escape(summary), ticker)}</summary>{''.join(parts)}</details>")
+
+
+# --- restatements: every value as first filed beside the value the latest filing gives ------------------
+
+#: The spans a reader sees in the book's charts and tables: fiscal quarters, fiscal years and balances at a
+#: period end. Year-to-date figures (6M, 9M) only feed the derived quarters, whose own restatements show.
+SHOWN_DURATIONS = ("3M", "FY", "instant")
+RESTATED_COLUMNS = [
+    "ticker", "metric", "tag", "unit", "duration", "period", "period_start", "period_end",
+    "first_value", "first_accession", "first_form", "first_filed",
+    "restated_value", "restated_accession", "restated_form", "restated_filed",
+    "change", "change_pct", "changes",
+]
+
+
+def _period_label(duration: str, year, quarter) -> str:
+    year = f"FY{int(year)}"
+    if duration == "FY":
+        return year
+    if duration == "instant":
+        return f"end of {year}" if int(quarter) == 4 else f"end of {year} Q{int(quarter)}"
+    return f"{year} Q{int(quarter)}"
+
+
+def restated_values(vintages: pd.DataFrame | None = None, reported: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every reported figure whose latest value differs from the value first filed, with both filings.
+
+    For each company, metric, tag and period the snapshot keeps every value a filing gave it, dated by the
+    first filing that carried it (the ``vintages`` table). The first row is the value as first filed; the
+    last is the value the latest filing gives, dated by the filing that first restated it to that value
+    (not the latest filing that repeats it). Only the tag and periods the statements use (the
+    ``facts_reported`` table) count, and only the spans a reader sees (`SHOWN_DURATIONS`).
+
+    Parameters
+    ----------
+    vintages : pandas.DataFrame, optional
+        The snapshot's ``vintages`` table (default: loaded).
+    reported : pandas.DataFrame, optional
+        The snapshot's ``facts_reported`` table (default: loaded).
+
+    Returns
+    -------
+    pandas.DataFrame
+        `RESTATED_COLUMNS`: ``period`` as ``FY2017``, ``FY2017 Q4`` or ``end of FY2023``; values in units of
+        ``unit``; ``change`` = restated − first filed, ``change_pct`` = change / |first filed| (NaN when
+        the first value was zero); ``changes`` = how many times a filing changed the value.
+    """
+    vintages = load_table("vintages") if vintages is None else vintages
+    reported = load_table("facts_reported") if reported is None else reported
+    keys = ["ticker", "metric", "tag", "unit", "start", "end"]
+    ordered = vintages.sort_values([*keys, "filed", "accession"], na_position="first", kind="stable")
+    groups = ordered.groupby(keys, dropna=False, sort=False)
+    first = groups.head(1).set_index(keys)
+    last = groups.tail(1).set_index(keys)
+    both = first[["value", "accession", "form", "filed"]].join(
+        last[["value", "accession", "form", "filed"]], lsuffix="_first", rsuffix="_last")
+    both["changes"] = groups.size() - 1
+    both = both[both["value_first"] != both["value_last"]].reset_index()
+    shown = reported[reported["duration"].isin(SHOWN_DURATIONS)].rename(
+        columns={"period_start": "start", "period_end": "end"})
+    both = both.merge(shown[[*keys, "duration", "fiscal_year", "fiscal_quarter"]], on=keys, how="inner")
+    change = both["value_last"] - both["value_first"]
+    out = pd.DataFrame({
+        "ticker": both["ticker"], "metric": both["metric"], "tag": both["tag"], "unit": both["unit"],
+        "duration": both["duration"],
+        "period": [_period_label(d, y, q) for d, y, q in
+                   zip(both["duration"], both["fiscal_year"], both["fiscal_quarter"], strict=True)],
+        "period_start": both["start"], "period_end": both["end"],
+        "first_value": both["value_first"], "first_accession": both["accession_first"],
+        "first_form": both["form_first"], "first_filed": both["filed_first"],
+        "restated_value": both["value_last"], "restated_accession": both["accession_last"],
+        "restated_form": both["form_last"], "restated_filed": both["filed_last"],
+        "change": change, "change_pct": change / both["value_first"].abs().where(both["value_first"] != 0),
+        "changes": both["changes"].astype(int),
+    }, columns=RESTATED_COLUMNS)
+    return out.sort_values(["ticker", "metric", "period_end", "duration"], kind="stable").reset_index(drop=True)
+
+
+def largest_restatements(restated: pd.DataFrame | None = None, n: int = 10, unit: str = "USD") -> pd.DataFrame:
+    """The ``n`` restatements that moved a figure most, in money of one currency.
+
+    Parameters
+    ----------
+    restated : pandas.DataFrame, optional
+        Rows of `restated_values` (default: computed from the snapshot).
+    n : int
+        How many to keep.
+    unit : str
+        Amounts in different currencies are not ranked together: only figures in ``unit`` count.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows with the largest absolute ``change``, largest first (ties by company and period).
+    """
+    restated = restated_values() if restated is None else restated
+    rows = restated[restated["unit"] == unit]
+    order = rows.assign(size=rows["change"].abs()).sort_values(
+        ["size", "ticker", "period_end"], ascending=[False, True, True], kind="stable")
+    return order.drop(columns="size").head(n).reset_index(drop=True)
+
+
+def _filing(form, filed, accession, cik) -> str:
+    return (f'{html.escape(str(form))} of <span style="white-space: nowrap">{pd.Timestamp(filed):%Y-%m-%d}</span>, '
+            f"{accession_links(accession, cik)}")
+
+
+def restatement_table(rows: pd.DataFrame, companies: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """Restatements as the audit page shows them: old → new, the change in money and %, both filings.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Rows of `restated_values` in one currency (`largest_restatements`).
+    companies : pandas.DataFrame, optional
+        The universe indexed by ticker (``cik`` links accession numbers to EDGAR; default: loaded).
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        The table (``Company``, ``Metric``, ``Period``, first filed, restated and change in millions,
+        ``Change (%)``, ``First filed in``, ``Restated in``; HTML cells) and the ``{column: format}``
+        for `valuechain_lib.book.table` (call it with ``escape=False``).
+    """
+    companies = universe().set_index("ticker") if companies is None else companies
+    units = rows["unit"].dropna().unique().tolist()
+    money = currency_label(units[0] if len(units) == 1 else "USD")
+    ciks = companies["cik"].reindex(rows["ticker"]).tolist()
+    amounts = pd.concat([rows["first_value"], rows["restated_value"], rows["change"]])
+    out = pd.DataFrame({
+        "Company": rows["ticker"].map(html.escape),
+        "Metric": rows["metric"].map(lambda m: html.escape(METRIC_NAMES.get(m, m.replace("_", " ").capitalize()))),
+        "Period": rows["period"].map(html.escape),
+        f"First filed ({money})": rows["first_value"].astype(float),
+        f"Restated ({money})": rows["restated_value"].astype(float),
+        f"Change ({money})": rows["change"].astype(float),
+        "Change (%)": rows["change_pct"].astype(float),
+        "First filed in": [_filing(f, d, a, c) for f, d, a, c in
+                           zip(rows["first_form"], rows["first_filed"], rows["first_accession"], ciks, strict=True)],
+        "Restated in": [_filing(f, d, a, c) for f, d, a, c in
+                        zip(rows["restated_form"], rows["restated_filed"], rows["restated_accession"], ciks,
+                            strict=True)],
+    }).reset_index(drop=True)
+    formats = {f"First filed ({money})": money_format(amounts), f"Restated ({money})": money_format(amounts),
+               f"Change ({money})": money_format(amounts, signed=True),
+               "Change (%)": lambda x: f"{x:+.1%}".replace("-", "−")}
+    return out, formats
+
+
+def short_name(name: str) -> str:
+    """A company's name as a sentence uses it: ``Microsoft Corporation`` → ``Microsoft``, ``Meta Platforms`` → ``Meta``."""
+    return re.sub(r"(,? (Corporation|Inc\.|Platforms|Group))+$", "", name)
+
+
+#: The statements' frequency that shows a restated figure's span.
+FREQ_OF_DURATION = {"FY": "FY", "3M": "Q", "instant": "Q"}
+
+
+def first_and_restated(ticker: str, metric: str, freq: str = "FY") -> pd.DataFrame:
+    """One company's metric twice: every period as first filed and as the latest filing gives it.
+
+    Parameters
+    ----------
+    ticker, metric : str
+    freq : {"Q", "FY"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ticker, metric, fiscal_year, fiscal_period, period_end, version, value`` (``version`` "as first
+        filed" or "as restated"), periods with a value only.
+    """
+    from .financials import financials
+
+    frames = []
+    for version, vintage in (("as first filed", "first"), ("as restated", "latest")):
+        rows = financials(ticker, freq=freq, metrics=metric, vintage=vintage).dropna(subset=["value"])
+        frames.append(rows[["ticker", "metric", "fiscal_year", "fiscal_period", "period_end", "value"]]
+                      .assign(version=version))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["ticker", "metric", "fiscal_year", "fiscal_period", "period_end", "version", "value"]]
+
+
+def restatement_figure(row: pd.Series, name: str = "most-restated-series"):
+    """A small chart of the series a restatement moved, as first filed and as restated.
+
+    Parameters
+    ----------
+    row : pandas.Series
+        One row of `restated_values` (the largest restatement, say).
+    name : str
+        The chart's name (its CSV file).
+
+    Returns
+    -------
+    valuechain_lib.charts.ChartFigure
+    """
+    import altair as alt
+
+    from .book import data_through
+    from .charts import CATEGORY_COLORS, figure
+
+    freq = FREQ_OF_DURATION[row["duration"]]
+    data = first_and_restated(row["ticker"], row["metric"], freq)
+    scale = 1e9
+    prefix = CURRENCY_PREFIX.get(row["unit"], "")
+    data = data.assign(value_bn=data["value"] / scale)
+    company = short_name(universe().set_index("ticker").loc[row["ticker"], "name"])
+    metric = METRIC_NAMES.get(row["metric"], row["metric"].replace("_", " ").capitalize())
+    periods = "fiscal years" if freq == "FY" else "fiscal quarters"
+    first, last = data["period_end"].min(), data["period_end"].max()
+    span = f"{data.loc[data['period_end'] == first, 'fiscal_year'].iloc[0]}–" \
+           f"{data.loc[data['period_end'] == last, 'fiscal_year'].iloc[0]}"
+    old, new = row["first_value"] / scale, row["restated_value"] / scale
+    chart = alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("period_end:T", title=None),
+        y=alt.Y("value_bn:Q", title=f"{prefix or row['unit'] + ' '}bn"),
+        color=alt.Color("version:N", title=None, sort=["as first filed", "as restated"],
+                        scale=alt.Scale(domain=["as first filed", "as restated"],
+                                        range=[CATEGORY_COLORS[1], CATEGORY_COLORS[0]])),
+        strokeDash=alt.StrokeDash("version:N", legend=None, sort=["as first filed", "as restated"],
+                                  scale=alt.Scale(domain=["as first filed", "as restated"], range=[[4, 3], [1, 0]])),
+        tooltip=["version:N", "fiscal_year:Q", "fiscal_period:N",
+                 alt.Tooltip("value_bn:Q", format=",.2f", title=f"{prefix}bn")],
+    ).properties(height=180)
+    return figure(
+        chart, data, name=name,
+        title=(f"{company}'s {metric.lower()} for {row['period']} was restated from {prefix}{old:,.1f}bn "
+               f"to {prefix}{new:,.1f}bn ({row['change_pct']:+.0%})"),
+        subtitle=f"{metric}, {row['unit']} billion, {periods} {span}: as first filed and as restated",
+        source="SEC EDGAR XBRL companyfacts (10-K, 10-Q)",
+        note=(f"As first filed: each figure from the first filing that carried it (financials(vintage='first')); "
+              f"as restated: from the latest filing. {row['period']} was first filed in {row['first_form']} "
+              f"{row['first_accession']} ({pd.Timestamp(row['first_filed']):%Y-%m-%d}) and restated in "
+              f"{row['restated_form']} {row['restated_accession']} ({pd.Timestamp(row['restated_filed']):%Y-%m-%d})."),
+        data_through=data_through(data),
+        alt_text=(f"Two lines of {company}'s {metric.lower()} by {periods[:-1]}, as first filed (dashed) and as "
+                  f"restated (solid); they part where filings restated the figures, most at {row['period']}: "
+                  f"{prefix}{old:,.1f}bn first filed, {prefix}{new:,.1f}bn restated."),
+    )

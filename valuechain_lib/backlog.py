@@ -36,7 +36,8 @@ GAP_YEARS = 5
 B8_ROLES = ("investor", "cloud partner")
 
 __all__ = [
-    "B8_ROLES", "BACKLOG_METRIC", "ESSAY_FIGURE", "GAP_YEARS", "MissingEvidenceError", "PROVIDERS", "aws_backlog", "backlog_verdict",
+    "B8_ROLES", "BACKLOG_METRIC", "ESSAY_FIGURE", "GAP_YEARS", "MARK_FIGURES", "MissingEvidenceError", "PROVIDERS",
+    "aws_backlog", "backlog_marks", "backlog_verdict",
     "contract_verdict", "essay_figures", "funding_gap", "funding_verdict", "get_coverage", "get_required_growth",
     "get_rpo_to_revenue", "last_filed_quarter", "latest_run_rates", "matched_run_rates", "partner_evidence", "partners_verdict",
     "pricing_verdict", "reported_after_snapshot", "required_growth_table", "rpo_change", "rpo_growth_vs_revenue", "rpo_history",
@@ -359,6 +360,66 @@ def reported_after_snapshot(tickers=None, facts_frame: pd.DataFrame | None = Non
     cols = ["ticker", "entity", "segment", "metric", "period", "point_date", "usd", "fact_id", "kind", "confidence",
             "label"]
     return later[cols].sort_values(["point_date", "ticker"]).reset_index(drop=True)
+
+
+#: What the RPO chart calls each kind of backlog figure reported after the snapshot.
+MARK_FIGURES = {"rpo": "RPO", "AWS": "AWS backlog"}
+
+
+def backlog_marks(cited: pd.DataFrame | None = None, later: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Backlogs reported after the snapshot, placed to be drawn beside the filed RPO series.
+
+    RPO figures come from `valuechain_lib.reported_after.reported_after` (the facts rows
+    ``data/reported_after.csv`` maps to the snapshot's ``rpo`` series, for quarters the snapshot has not
+    filed); AWS backlog, a segment figure with no snapshot series, from the facts rows dated after
+    Amazon's last quarter in the snapshot (`reported_after_snapshot`). Neither is joined to the filed
+    series or used by a verdict.
+
+    Parameters
+    ----------
+    cited : pandas.DataFrame, optional
+        `reported_after` rows (``ticker, metric, period_end, value`` in USD, ``fact_id, label``);
+        default those for the hyperscalers' RPO.
+    later : pandas.DataFrame, optional
+        `reported_after_snapshot` rows (``ticker, segment, period, point_date, usd, fact_id, label``);
+        default the committed ones.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ticker, figure`` (`MARK_FIGURES`), ``period, period_end, calendar_label, quarter_end`` (the
+        calendar quarter whose end is nearest), ``usd, fact_id, label, series``
+        (`valuechain_lib.reported_after.LABEL`), sorted by date and ticker.
+    """
+    from . import reported_after as ra
+    from .periods import calendar_quarter
+
+    if cited is None:
+        cited = ra.reported_after(capex_module.hyperscalers(), metrics="rpo", freq="Q")
+        cited = cited.assign(period=cited["fact_id"].map(facts().set_index("fact_id")["period"]))
+    if later is None:
+        later = reported_after_snapshot()
+    rpo = cited[cited["metric"] == "rpo"]
+    aws = later[later["segment"] == "AWS"]
+    rows = pd.DataFrame({
+        "ticker": [*rpo["ticker"], *aws["ticker"]],
+        "figure": [MARK_FIGURES["rpo"]] * len(rpo) + [MARK_FIGURES["AWS"]] * len(aws),
+        "period": [*rpo.get("period", pd.Series("", index=rpo.index)).fillna(""), *aws["period"]],
+        "period_end": pd.to_datetime([*rpo["period_end"], *aws["point_date"]]),
+        "usd": [*rpo["value"], *aws["usd"]],
+        "fact_id": [*rpo["fact_id"], *aws["fact_id"]],
+        "label": [*rpo["label"], *aws["label"]],
+    })
+    cols = ["ticker", "figure", "period", "period_end", "calendar_label", "quarter_end", "usd", "fact_id", "label",
+            "series"]
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    cal = calendar_quarter(rows["period_end"])
+    rows["calendar_label"] = [f"{int(y)} Q{int(q)}" for y, q in zip(cal["calendar_year"], cal["calendar_quarter"],
+                                                                      strict=True)]
+    rows["quarter_end"] = calendar_quarter_end(cal["calendar_year"], cal["calendar_quarter"])
+    rows["series"] = ra.LABEL
+    return rows[cols].sort_values(["period_end", "ticker"]).reset_index(drop=True)
 
 
 def run_rates(facts_frame: pd.DataFrame | None = None, providers=PROVIDERS) -> pd.DataFrame:

@@ -311,3 +311,246 @@ def reported_free_cash_flow() -> pd.DataFrame:
         "label": [label(r) for _, r in rows.iterrows()],
     })
     return out.sort_values(["ticker", "period_end"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- reported after the snapshot
+#: What a chart calls a quarter worked out from a fiscal year reported after the snapshot less the
+#: snapshot's own filed quarters of that year.
+DERIVED_LABEL = "derived from a fiscal year reported after the snapshot"
+#: What the filed series are called beside the marks.
+FILED_LABEL = "filed (SEC XBRL, snapshot)"
+#: The span of a cited figure: a fiscal year is the twelve months to its end, like a trailing twelve months.
+BASIS = {"Q": "quarter", "TTM": "twelve months", "FY": "twelve months"}
+ITEM_NAMES = {"capex": "Capex", "operating_cash_flow": "Operating cash flow"}
+MARK_COLUMNS = ["ticker", "metric", "basis", "freq", "period_end", "calendar_label", "quarter_end", "fiscal_label",
+                "value", "fact_id", "label", "note", "series"]
+
+
+def last_filed(frame: pd.DataFrame, column: str = "capex") -> pd.Series:
+    """Each company's last period end in the snapshot with ``column`` filed.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `capex_vs_cash` rows (the ``Combined`` rows are ignored).
+    column : str
+        The figure that must be present.
+
+    Returns
+    -------
+    pandas.Series
+        Period end (the company's own quarter end) indexed by ticker.
+    """
+    rows = frame[(frame["ticker"] != COMBINED) & frame[column].notna()]
+    return rows.groupby("ticker")["period_end"].max()
+
+
+def through_by_company(rows: pd.DataFrame, date: str = "period_end") -> str:
+    """The last ``date`` of each company's rows, companies always named: "2026-06-30 (AMZN, META)".
+
+    Unlike `valuechain_lib.book.data_through`, one shared date still names the companies, so a caption
+    can say whose figures were reported after the snapshot.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Rows with ``ticker`` and ``date``; rows without a date do not count.
+    date : str
+        The column giving each row's last day covered.
+
+    Returns
+    -------
+    str
+        ISO dates, earliest first, each with its companies (`valuechain_lib.verdicts.through_text`).
+    """
+    rows = rows[rows[date].notna()]
+    return through_text(rows.groupby("ticker")[date].max().to_dict())
+
+
+def _calendar_columns(period_end: pd.Series) -> pd.DataFrame:
+    """Calendar quarter (nearest end), its last day and its label for each period end."""
+    from .periods import calendar_quarter
+
+    cal = calendar_quarter(pd.to_datetime(period_end))
+    return pd.DataFrame({
+        "calendar_label": [_calendar_label(y, q) for y, q in zip(cal["calendar_year"], cal["calendar_quarter"],
+                                                                   strict=True)],
+        "quarter_end": calendar_quarter_end(cal["calendar_year"], cal["calendar_quarter"]),
+    }, index=period_end.index)
+
+
+def derived_quarter(year_row, quarterly: pd.DataFrame, days: int = 10) -> dict | None:
+    """The last quarter of a fiscal year: the cited year's figure less the snapshot's first three quarters.
+
+    Parameters
+    ----------
+    year_row : mapping
+        A cited fiscal-year figure (`valuechain_lib.reported_after.reported_after` row): ``ticker,
+        metric, period_end, value`` (USD), ``fact_id``.
+    quarterly : pandas.DataFrame
+        `capex_vs_cash` rows with ``freq="Q"``: the company's own quarters, ``period_end``, ``fiscal_label``.
+    days : int
+        A filed quarter ending this close to the year's end is the year's last quarter (already filed).
+
+    Returns
+    -------
+    dict or None
+        ``value`` (USD), ``fiscal_label`` of the derived quarter, ``derived_from`` (what was
+        subtracted from what), ``quarters`` (the three filed fiscal labels); None unless exactly three
+        quarters of that fiscal year are filed with a value and the fourth is not.
+    """
+    end = pd.Timestamp(year_row["period_end"])
+    rows = quarterly[(quarterly["ticker"] == year_row["ticker"]) & quarterly[year_row["metric"]].notna()]
+    inside = rows[(rows["period_end"] > end - pd.DateOffset(years=1) + pd.Timedelta(days=days))
+                  & (rows["period_end"] <= end + pd.Timedelta(days=days))].sort_values("period_end")
+    last_filed_already = (inside["period_end"] - end).abs().le(pd.Timedelta(days=days)).any()
+    if len(inside) != 3 or last_filed_already:
+        return None
+    labels = inside["fiscal_label"].tolist()
+    fiscal_year = labels[-1].split(" ")[0]
+    earlier = float(inside[year_row["metric"]].sum())
+    return {
+        "value": float(year_row["value"]) - earlier,
+        "fiscal_label": f"{fiscal_year} Q4",
+        "quarters": labels,
+        "derived_from": (f"{year_row['fact_id']} ({fiscal_year}, ${float(year_row['value']) / 1e9:,.1f}bn) less the "
+                         f"snapshot's {labels[0]}–{labels[-1].split(' ')[1]} (${earlier / 1e9:,.1f}bn, quarters to "
+                         + ", ".join(f"{d:%Y-%m-%d}" for d in inside["period_end"]) + ")"),
+    }
+
+
+def reported_after_marks(quarterly: pd.DataFrame, cited: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Capex and operating cash flow reported after the snapshot, placed to be drawn beside the filed series.
+
+    Each cited figure keeps its own span: a quarter, or twelve months (a trailing-twelve-month figure,
+    or a fiscal year, which is the twelve months to its end). Where a company reported a fiscal year
+    and no figure for its last quarter, that quarter is derived as the year less the snapshot's three
+    filed quarters (`derived_quarter`) and labelled as derived. None of these is ever added to the
+    snapshot's series or to the combined sum.
+
+    Parameters
+    ----------
+    quarterly : pandas.DataFrame
+        `capex_vs_cash` rows with ``freq="Q"``.
+    cited : pandas.DataFrame, optional
+        `valuechain_lib.reported_after.reported_after` rows, with the facts table's ``period`` where
+        known; default those for the hyperscalers' capex and operating cash flow.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `MARK_COLUMNS`: ``basis`` ("quarter" or "twelve months"), ``period_end`` (the company's own),
+        ``calendar_label`` and ``quarter_end`` (the calendar quarter whose end is nearest), ``value`` in
+        USD, ``series`` (`valuechain_lib.reported_after.LABEL` or `DERIVED_LABEL`).
+    """
+    from . import reported_after as ra
+
+    if cited is None:
+        cited = ra.reported_after(hyperscalers(), metrics=["capex", "operating_cash_flow"])
+        cited = cited.assign(period=cited["fact_id"].map(facts().set_index("fact_id")["period"]))
+    cited = cited[cited["metric"].isin(list(ITEM_NAMES))].copy()
+    cited["period_end"] = pd.to_datetime(cited["period_end"])
+    periods = cited["period"].fillna("").astype(str) if "period" in cited else pd.Series("", index=cited.index)
+    rows = []
+    for r, period in zip(cited.itertuples(), periods, strict=True):
+        rows.append({"ticker": r.ticker, "metric": r.metric, "basis": BASIS[r.freq], "freq": r.freq,
+                     "period_end": r.period_end, "fiscal_label": period, "value": r.value, "fact_id": r.fact_id,
+                     "label": r.label, "note": r.note, "series": ra.LABEL})
+    quarters = cited[cited["freq"] == "Q"]
+    for r in cited[cited["freq"] == "FY"].itertuples():
+        stated = quarters[(quarters["ticker"] == r.ticker) & (quarters["metric"] == r.metric)
+                          & ((quarters["period_end"] - r.period_end).abs() <= pd.Timedelta(days=10))]
+        derived = None if len(stated) else derived_quarter(r._asdict(), quarterly)
+        if derived is None:
+            continue
+        rows.append({"ticker": r.ticker, "metric": r.metric, "basis": "quarter", "freq": "Q",
+                     "period_end": r.period_end, "fiscal_label": derived["fiscal_label"], "value": derived["value"],
+                     "fact_id": r.fact_id,
+                     "label": (f"{SHORT_NAMES.get(r.ticker, r.ticker)} {ITEM_NAMES[r.metric].lower()}, "
+                               f"{derived['fiscal_label']}: ${derived['value'] / 1e9:,.1f}bn, derived"),
+                     "note": "derived: " + derived["derived_from"], "series": DERIVED_LABEL})
+    out = pd.DataFrame(rows, columns=[c for c in MARK_COLUMNS if c not in ("calendar_label", "quarter_end")])
+    if out.empty:
+        return pd.DataFrame(columns=MARK_COLUMNS)
+    out = out.join(_calendar_columns(out["period_end"]))
+    return out[MARK_COLUMNS].sort_values(["ticker", "metric", "basis", "period_end"]).reset_index(drop=True)
+
+
+#: Panels of the per-company chart, in order: (metric, basis) → panel title.
+PANELS = {("capex", "quarter"): "Capex, each quarter",
+          ("operating_cash_flow", "quarter"): "Operating cash flow, each quarter",
+          ("capex", "twelve months"): "Capex, twelve months",
+          ("operating_cash_flow", "twelve months"): "Operating cash flow, twelve months"}
+
+
+def filed_beside_reported(quarterly: pd.DataFrame, ttm: pd.DataFrame, marks: pd.DataFrame,
+                          since: int | None = None) -> pd.DataFrame:
+    """One long frame for a per-company chart: the filed quarterly and twelve-month series, and the marks.
+
+    Parameters
+    ----------
+    quarterly, ttm : pandas.DataFrame
+        `capex_vs_cash` rows with ``freq="Q"`` and ``freq="TTM"`` (``Combined`` rows are left out).
+    marks : pandas.DataFrame
+        `reported_after_marks` rows.
+    since : int, optional
+        First calendar year of the filed series shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ticker, company, metric, basis, panel`` (`PANELS`), ``quarter_end, calendar_label,
+        fiscal_label, period_end, usd, usd_bn, series`` (`FILED_LABEL`, or the mark's),
+        ``fact_id, note``; marks after the filed rows.
+    """
+    parts = []
+    for frame, basis in ((quarterly, "quarter"), (ttm, "twelve months")):
+        rows = frame[frame["ticker"] != COMBINED]
+        if since is not None:
+            rows = rows[rows["quarter_end"].dt.year >= since]
+        long = rows.melt(id_vars=["ticker", "quarter_end", "calendar_label", "fiscal_label", "period_end"],
+                         value_vars=list(ITEM_NAMES), var_name="metric", value_name="usd").dropna(subset=["usd"])
+        parts.append(long.assign(basis=basis, series=FILED_LABEL, fact_id="", note=""))
+    parts.append(marks.rename(columns={"value": "usd"})[
+        ["ticker", "quarter_end", "calendar_label", "fiscal_label", "period_end", "metric", "usd", "basis", "series",
+         "fact_id", "note"]])
+    out = pd.concat(parts, ignore_index=True)
+    out["company"] = out["ticker"].map(SHORT_NAMES).fillna(out["ticker"])
+    out["panel"] = [PANELS[(m, b)] for m, b in zip(out["metric"], out["basis"], strict=True)]
+    out["usd_bn"] = out["usd"] / 1e9
+    cols = ["ticker", "company", "metric", "basis", "panel", "quarter_end", "calendar_label", "fiscal_label",
+            "period_end", "usd", "usd_bn", "series", "fact_id", "note"]
+    return out[cols]
+
+
+def change_after_snapshot(quarterly: pd.DataFrame, marks: pd.DataFrame, metric: str = "capex") -> pd.DataFrame:
+    """Each reported-after quarter against the company's last filed quarter, for titles and sentences.
+
+    Parameters
+    ----------
+    quarterly : pandas.DataFrame
+        `capex_vs_cash` rows with ``freq="Q"``.
+    marks : pandas.DataFrame
+        `reported_after_marks` rows.
+    metric : {"capex", "operating_cash_flow"}
+        The figure compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ticker: ``filed`` (last filed quarter's value), ``filed_end``, ``reported``,
+        ``reported_end``, ``change`` (reported / filed − 1, NaN when the filed value is not positive),
+        ``series`` of the mark. Only companies with a quarterly mark for ``metric``; the earliest
+        such mark when there are several.
+    """
+    latest = quarterly[(quarterly["ticker"] != COMBINED) & quarterly[metric].notna()].sort_values("period_end")
+    latest = latest.groupby("ticker").tail(1).set_index("ticker")
+    shown = marks[(marks["metric"] == metric) & (marks["basis"] == "quarter")].sort_values("period_end")
+    shown = shown.groupby("ticker").head(1).set_index("ticker")
+    shown = shown[shown.index.isin(latest.index)]
+    filed = latest.loc[shown.index, metric].astype(float)
+    out = pd.DataFrame({"filed": filed, "filed_end": latest.loc[shown.index, "period_end"],
+                        "reported": shown["value"].astype(float), "reported_end": shown["period_end"],
+                        "series": shown["series"]})
+    out["change"] = (out["reported"] / out["filed"] - 1).where(out["filed"] > 0)
+    return out

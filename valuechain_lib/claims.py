@@ -488,3 +488,217 @@ def check_statuses(card: pd.DataFrame) -> None:
     bad = card[~card["status"].isin(STATUSES) | card["summary"].str.strip().eq("")]
     if not bad.empty:
         raise ClaimsError(f"claims without a proper verdict: {bad['claim_id'].tolist()}")
+
+
+# --- a memory of verdicts: every edition's verdict on every claim (data/verdict_history.csv) ---------------
+
+#: The committed history of verdicts, one row per edition and claim, appended by ``valuechain edition``.
+HISTORY_FILE = "verdict_history.csv"
+HISTORY_COLUMNS = ["edition", "claim_id", "verdict", "measured", "threshold", "unit", "data_through"]
+
+
+def history_path() -> Path:
+    """Where the verdict history lives: ``verdict_history.csv`` in the data folder."""
+    return data_dir() / HISTORY_FILE
+
+
+def verdict_history(path: Path | None = None) -> pd.DataFrame:
+    """Load the verdict history: one row per edition and claim, in the order the editions were recorded.
+
+    An edition's id is the ``built_at`` of its snapshot's manifest (``2026-12-05T09:45:41Z``): it names
+    exactly the data the verdicts were computed from, and sorts in time.
+
+    Parameters
+    ----------
+    path : Path, optional
+        Default `history_path`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `HISTORY_COLUMNS` (``measured`` and ``threshold`` as floats, NaN where a claim has none; other
+        columns text, "" where empty); no rows when the file does not exist yet.
+
+    Raises
+    ------
+    ClaimsError
+        Missing columns, an edition recorded twice for a claim, or a verdict outside `STATUSES`.
+    """
+    path = Path(path or history_path())
+    if not path.is_file():
+        return pd.DataFrame({c: pd.Series(dtype=float if c in ("measured", "threshold") else object)
+                             for c in HISTORY_COLUMNS})
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in HISTORY_COLUMNS if c not in table.columns]
+    if missing:
+        raise ClaimsError(f"{path}: missing column(s) {missing}")
+    dup = table[table.duplicated(["edition", "claim_id"])]
+    if not dup.empty:
+        raise ClaimsError(f"{path}: claim {dup['claim_id'].iloc[0]} is recorded twice for edition "
+                          f"{dup['edition'].iloc[0]}")
+    bad = table[~table["verdict"].isin(STATUSES)]
+    if not bad.empty:
+        raise ClaimsError(f"{path}: edition {bad['edition'].iloc[0]}, claim {bad['claim_id'].iloc[0]}: "
+                          f"{bad['verdict'].iloc[0]!r} is not a verdict")
+    for col in ("measured", "threshold"):
+        table[col] = pd.to_numeric(table[col].replace("", None), errors="raise").astype(float)
+    return table[HISTORY_COLUMNS]
+
+
+def _number_text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else f"{float(value):.10g}"
+
+
+def history_rows(edition: str, verdicts: dict[str, Verdict]) -> pd.DataFrame:
+    """One edition's rows of the history: each claim's verdict, measured figure, threshold and data date.
+
+    Parameters
+    ----------
+    edition : str
+        The edition's id (its snapshot's ``built_at``).
+    verdicts : dict
+        Claim id → `Verdict`, in ledger order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `HISTORY_COLUMNS`, all text ("" where a claim has no measured figure or threshold).
+    """
+    if not edition:
+        raise ClaimsError("an edition needs an id (its snapshot's built_at)")
+    rows = [{"edition": edition, "claim_id": claim_id, "verdict": v.status, "measured": _number_text(v.measured),
+             "threshold": _number_text(v.threshold), "unit": v.unit or "", "data_through": v.data_through or ""}
+            for claim_id, v in verdicts.items()]
+    return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+
+
+def append_history(rows: pd.DataFrame, path: Path | None = None) -> Path:
+    """Append one edition's rows (`history_rows`) to the history file, written whole then renamed into place.
+
+    Raises
+    ------
+    ClaimsError
+        The edition is already in the history (an edition is recorded once).
+    """
+    import os
+
+    path = Path(path or history_path())
+    old = verdict_history(path)
+    editions = set(rows["edition"])
+    again = editions & set(old["edition"])
+    if again:
+        raise ClaimsError(f"{path}: edition {sorted(again)[0]} is already recorded")
+    text = rows[HISTORY_COLUMNS].to_csv(index=False, header=not path.is_file(), lineterminator="\n")
+    previous = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if previous and not previous.endswith("\n"):
+        previous += "\n"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(previous + text)
+    os.replace(tmp, path)
+    return path
+
+
+def current_verdicts(path: Path | None = None) -> dict[str, Verdict]:
+    """Today's verdict on every claim of the ledger (no essay-date verdicts), in ledger order."""
+    return {row["claim_id"]: evaluate(row) for _, row in ledger(path).iterrows()}
+
+
+def last_changes(history: pd.DataFrame) -> pd.DataFrame:
+    """For each claim, its latest recorded verdict and the edition where that verdict began.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        `verdict_history` (editions in the order recorded).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``claim_id``: ``verdict`` (latest), ``edition`` (latest recorded), ``since`` (the
+        edition where the latest verdict began), ``previous`` (the verdict before that, "" if it never
+        changed), ``first_edition`` (the claim's first recorded edition).
+    """
+    order = {e: i for i, e in enumerate(dict.fromkeys(history["edition"]))}
+    rows = {}
+    for claim_id, group in history.assign(_n=history["edition"].map(order)).sort_values(
+            "_n", kind="stable").groupby("claim_id", sort=False):
+        statuses, editions = group["verdict"].tolist(), group["edition"].tolist()
+        start = len(statuses) - 1
+        while start > 0 and statuses[start - 1] == statuses[-1]:
+            start -= 1
+        rows[claim_id] = {"verdict": statuses[-1], "edition": editions[-1], "since": editions[start],
+                          "previous": statuses[start - 1] if start > 0 else "", "first_edition": editions[0]}
+    return pd.DataFrame.from_dict(rows, orient="index",
+                                  columns=["verdict", "edition", "since", "previous", "first_edition"]).rename_axis(
+        "claim_id")
+
+
+def edition_date(edition: str) -> str:
+    """An edition as the book writes it: the day of its id (``2026-12-05T09:45:41Z`` → ``2026-12-05``)."""
+    return str(edition)[:10]
+
+
+def last_change_text(changes: pd.DataFrame, claim_id: str, status: str | None = None) -> str:
+    """When a claim's verdict last changed and what it was before, for the scorecard.
+
+    Parameters
+    ----------
+    changes : pandas.DataFrame
+        `last_changes` of the history.
+    claim_id : str
+    status : str, optional
+        The verdict the page shows now; when it differs from the last recorded one (rules or data
+        changed since the last edition), the text says so.
+
+    Returns
+    -------
+    str
+        ``"unchanged since 2026-12-05"`` (never changed in the history), ``"changed 2027-01-04; was not
+        supported"``, ``"differs from the last edition (2026-12-05: supported); recorded at the next"`` or
+        ``"not yet recorded in an edition"``.
+    """
+    if claim_id not in changes.index:
+        return "not yet recorded in an edition"
+    row = changes.loc[claim_id]
+    if status is not None and status != row["verdict"]:
+        return (f"differs from the last edition ({edition_date(row['edition'])}: {row['verdict']}); "
+                "recorded at the next")
+    if not row["previous"]:
+        return f"unchanged since {edition_date(row['since'])}"
+    return f"changed {edition_date(row['since'])}; was {row['previous']}"
+
+
+def verdict_changes(history: pd.DataFrame, edition: str) -> list[dict]:
+    """The claims whose verdict in ``edition`` differs from their verdict in the edition before it.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        `verdict_history`, ``edition`` included.
+    edition : str
+
+    Returns
+    -------
+    list of dict
+        ``claim_id, was, now, was_edition, measured_was, measured_now, threshold, unit``, in the order
+        of the edition's rows; a claim first recorded in ``edition`` has ``was`` "" (new claim).
+    """
+    order = list(dict.fromkeys(history["edition"]))
+    if edition not in order:
+        raise ClaimsError(f"edition {edition} is not in the verdict history")
+    earlier = history[history["edition"].isin(order[:order.index(edition)])]
+    last = earlier.drop_duplicates("claim_id", keep="last").set_index("claim_id")
+    out = []
+    for row in history[history["edition"] == edition].itertuples(index=False):
+        before = last.loc[row.claim_id] if row.claim_id in last.index else None
+        if before is not None and before["verdict"] == row.verdict:
+            continue
+        out.append({
+            "claim_id": row.claim_id, "was": "" if before is None else before["verdict"], "now": row.verdict,
+            "was_edition": "" if before is None else before["edition"],
+            "measured_was": None if before is None or pd.isna(before["measured"]) else float(before["measured"]),
+            "measured_now": None if pd.isna(row.measured) else float(row.measured),
+            "threshold": None if pd.isna(row.threshold) else float(row.threshold), "unit": row.unit,
+        })
+    return out

@@ -4,6 +4,7 @@
 ``python -m valuechain_lib summary``                          (anyone; reads the committed snapshot)
 ``python -m valuechain_lib check``                            (anyone; checks every data file a build reads)
 ``python -m valuechain_lib refresh``                          (live data; needs VALUECHAIN_SEC_IDENTITY)
+``python -m valuechain_lib edition``                          (refresh, validate, record, test, build: all or nothing)
 
 A bad input file or argument ends with one line, ``error: <what is wrong, where>``, and exit code 2;
 Ctrl-C with one line and exit code 130. A traceback means a bug in the library.
@@ -178,6 +179,38 @@ def _cmd_refresh(args) -> int:
     return 0
 
 
+def _append_text(path: str | None, text: str) -> None:
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def _cmd_edition(args) -> int:
+    """Make an edition (`valuechain_lib.edition.run_edition`); with ``--seed``, only record the live
+    snapshot's verdicts as its edition when the history lacks it."""
+    from .book import build_environment
+    from .edition import EditionError, commit_message, run_edition, seed_history
+
+    os.environ["VALUECHAIN_DATA"] = build_environment()["VALUECHAIN_DATA"]
+    if args.seed:
+        seeded = seed_history()
+        print(f"recorded edition {seeded} in data/verdict_history.csv" if seeded
+              else "the live snapshot's edition is already in data/verdict_history.csv")
+        return 0
+    try:
+        result = run_edition(allow_partial=args.allow_partial, progress=not args.quiet)
+    except EditionError as exc:
+        _append_text(args.summary, exc.summary)
+        print(exc.summary, file=sys.stderr)
+        raise
+    _append_text(args.summary, result.summary)
+    if args.commit_message:
+        Path(args.commit_message).write_text(commit_message(result.diff), encoding="utf-8")
+    print(result.summary)
+    print(f"edition {result.edition} recorded and built in {result.seconds:.0f} s")
+    return 0
+
+
 def _cmd_new_chapter(args) -> int:
     from .scaffold import new_chapter
 
@@ -207,6 +240,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep the previous rows of companies/tickers that fail instead of failing")
     fresh.add_argument("--quiet", action="store_true", help="no progress bar")
     fresh.set_defaults(func=_cmd_refresh, interrupted="refresh interrupted; the snapshot was not changed")
+    ed = sub.add_parser("edition", help="refresh, validate, record the verdicts, run the tests and build the book; "
+                        "if any step fails nothing is recorded (needs the network and VALUECHAIN_SEC_IDENTITY)")
+    ed.add_argument("--allow-partial", action="store_true", help="as for refresh")
+    ed.add_argument("--quiet", action="store_true", help="no progress bar")
+    ed.add_argument("--summary", metavar="FILE", help="append the Markdown report to FILE, pass or fail "
+                    "(in GitHub Actions: $GITHUB_STEP_SUMMARY)")
+    ed.add_argument("--commit-message", metavar="FILE", help="on success, write the edition's commit message to FILE")
+    ed.add_argument("--seed", action="store_true", help="no refresh: record the live snapshot's verdicts as its "
+                    "edition in data/verdict_history.csv if they are not there yet")
+    ed.set_defaults(func=_cmd_edition, interrupted="edition interrupted; the snapshot and verdict history were put "
+                    "back as they were")
     build = sub.add_parser("build", help="check the data files, then build the book from the committed snapshot "
                            "(no network)")
     build.set_defaults(func=_cmd_build, interrupted="build interrupted: _build/html is incomplete; run "

@@ -654,8 +654,8 @@ def sensitivity_inputs(wide: pd.DataFrame, lives: pd.Series, tickers=None) -> pd
     Returns
     -------
     pandas.DataFrame
-        ``ticker, calendar_label, fiscal_label, revenue, operating_income, ppe_net,
-        current_life_years``.
+        ``ticker, calendar_label, fiscal_label, period_end`` (the company's own quarter end, for a
+        chart's "data through"), ``revenue, operating_income, ppe_net, current_life_years``.
     """
     tickers = list(tickers or [t for t in lives.index if t in set(wide["ticker"])])
     rows = wide[wide["ticker"].isin(tickers)].dropna(subset=["revenue", "operating_income", "ppe_net"])
@@ -665,7 +665,8 @@ def sensitivity_inputs(wide: pd.DataFrame, lives: pd.Series, tickers=None) -> pd
         raise ValueChainError(f"no calendar quarter where all of {tickers} have revenue, operating income and PP&E")
     at = rows[rows["qi"] == complete.index.max()].copy()
     at["current_life_years"] = at["ticker"].map(lives)
-    cols = ["ticker", "calendar_label", "fiscal_label", "revenue", "operating_income", "ppe_net", "current_life_years"]
+    cols = ["ticker", "calendar_label", "fiscal_label", "period_end", "revenue", "operating_income", "ppe_net",
+            "current_life_years"]
     return at[cols].reset_index(drop=True)
 
 

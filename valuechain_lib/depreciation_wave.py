@@ -64,7 +64,7 @@ __all__ = [
     "REVENUE_GROWTHS", "InsufficientDataError", "booked_depreciation", "calibrate", "calibration_table",
     "central_projection", "company_inputs", "coverage_scenarios", "coverage_span", "coverage_year",
     "depreciation_schedule", "downstream_revenue", "downstream_run_rate", "fit_life", "fitted_da", "mape",
-    "out_of_sample_errors", "project", "reconciliation", "scenario_grid", "stated_lives", "stock_weights",
+    "out_of_sample_errors", "project", "projection_through", "reconciliation", "scenario_grid", "stated_lives", "stock_weights",
     "summary", "vintage_weights",
 ]
 
@@ -274,7 +274,10 @@ def _wide(ticker: str, calendar: bool) -> pd.DataFrame:
     wide.index.name = "year"
     wide = wide.reindex(columns=metrics)
     ends = pd.to_datetime(rows.groupby(key)["period_end"].max())
+    ends.index = ends.index.astype(int)
     wide.attrs["december_year_end"] = bool(len(ends)) and bool((ends.dt.month == 12).all())
+    # Each year's last period end (the company's own quarter or year end), for "data through".
+    wide["period_end"] = ends.reindex(wide.index)
     return wide
 
 
@@ -310,7 +313,9 @@ def company_inputs(ticker: str, fit_until: int = 2021) -> dict:
         ``ticker, basis, da_measure`` (with the years filled from facts), ``da_item`` (the snapshot
         line), ``da_source, investment`` (Series by year), ``capex``,
         ``lease``, ``reported`` (Series), ``base_year``, ``initial_stock`` (net PP&E at its end),
-        ``lease_years``, ``calendar_investment`` (calendar-year investment for projections).
+        ``lease_years``, ``calendar_investment`` (calendar-year investment for projections),
+        ``period_ends`` (year → the company's own last period end of that year, on the basis fitted)
+        and ``calendar_period_ends`` (the same for the calendar years of ``calendar_investment``).
 
     Raises
     ------
@@ -360,7 +365,9 @@ def company_inputs(ticker: str, fit_until: int = 2021) -> dict:
             "lease": lease.reindex(years), "reported": reported.rename("reported"), "base_year": base,
             "initial_stock": float(ppe.loc[base]),
             "lease_years": [int(y) for y in lease.reindex(years).dropna().index if lease[y] > 0],
-            "calendar_investment": cal_inv.rename("investment")}
+            "calendar_investment": cal_inv.rename("investment"),
+            "period_ends": wide["period_end"].rename("period_end"),
+            "calendar_period_ends": cal["period_end"].reindex(cal_years).rename("period_end")}
 
 
 def calibrate(company: str, fit_until: int = 2021, inputs: Mapping | None = None,
@@ -620,6 +627,36 @@ def central_projection(calibrations: Sequence[Mapping], years: Sequence[int], ca
     combined = out.groupby("year")[["da_existing", "da_future", "da_total"]].sum().reset_index()
     out = pd.concat([out, combined.assign(ticker="combined", useful_life=np.nan)], ignore_index=True)
     return out[["ticker", "year", "useful_life", "da_existing", "da_future", "da_total"]]
+
+
+def projection_through(calibrations: Sequence[Mapping], last_year: int | None = None) -> dict[str, pd.Timestamp]:
+    """How far the investment behind a projection runs: each company's own last period end in it.
+
+    The projection (`central_projection`) depreciates calendar-year investment up to the last year
+    every company has (or ``last_year``); this is the last day of each company's own quarters in that
+    year (Oracle's calendar year ends with its quarter to November), for a chart's "data through".
+
+    Parameters
+    ----------
+    calibrations : sequence of dict
+        `calibrate` results whose ``inputs`` hold ``calendar_investment`` and ``calendar_period_ends``.
+    last_year : int, optional
+        As in `central_projection`.
+
+    Returns
+    -------
+    dict
+        ticker → period end (Timestamp).
+
+    Examples
+    --------
+    >>> cal = {"ticker": "X", "inputs": {"calendar_investment": pd.Series({2024: 1.0, 2025: 2.0}),
+    ...        "calendar_period_ends": pd.Series({2024: pd.Timestamp("2024-11-30"), 2025: pd.Timestamp("2025-11-30")})}}
+    >>> projection_through([cal])
+    {'X': Timestamp('2025-11-30 00:00:00')}
+    """
+    last = last_year or min(int(c["inputs"]["calendar_investment"].index.max()) for c in calibrations)
+    return {c["ticker"]: pd.Timestamp(c["inputs"]["calendar_period_ends"].loc[last]) for c in calibrations}
 
 
 def scenario_grid(calibrations: Sequence[Mapping], run_rate: Mapping, years: Sequence[int],

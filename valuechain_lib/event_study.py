@@ -550,7 +550,9 @@ def supplier_averages(reactions: pd.DataFrame, *, method: str = "market_model") 
     Returns
     -------
     pandas.DataFrame
-        One row per ``supplier`` and ``sample``: ``n, mean_car, p_t, negatives, p_sign``.
+        One row per ``supplier`` and ``sample``: ``n, mean_car, p_t, negatives, p_sign`` and
+        ``last_window_end`` (the last trading day of the latest window averaged: how far the prices
+        behind the mean run; NaT for an empty sample).
     """
     rows = []
     for supplier, g in reactions.groupby("supplier", sort=False):
@@ -558,7 +560,8 @@ def supplier_averages(reactions: pd.DataFrame, *, method: str = "market_model") 
             chosen = g[g["is_raise"].astype(bool)] if sample == "raises" else g
             stats = average_reaction(chosen[f"car_{method}"])
             rows.append({"supplier": supplier, "sample": sample, "n": stats["n"], "mean_car": stats["mean"],
-                         "p_t": stats["p_t"], "negatives": stats["negatives"], "p_sign": stats["p_sign"]})
+                         "p_t": stats["p_t"], "negatives": stats["negatives"], "p_sign": stats["p_sign"],
+                         "last_window_end": pd.to_datetime(chosen["window_end"]).max()})
     return pd.DataFrame(rows)
 
 

@@ -9,12 +9,14 @@ from .errors import UnknownMetricError, ValueChainError
 from .metrics import ArgumentError, check_choice, check_flag, check_names
 from .standardize import canonical_metrics, check_metric
 from .universe import check_snapshot_ciks, check_tickers, not_yet_fetched, not_yet_fetched_error
+from .vintage import check_vintage
 from .vintage import table as snapshot_table
 
 FREQS = ("Q", "FY", "TTM")
 
 
-def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=None) -> pd.DataFrame:
+def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=None,
+               vintage: str = "latest") -> pd.DataFrame:
     """Return the tidy table of financial statement figures from the committed snapshot.
 
     Parameters
@@ -34,6 +36,10 @@ def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=No
         so companies with different fiscal years can be added up.
     metrics : str or list of str, optional
         Canonical metric names (see `valuechain_lib.standardize.canonical_metrics`).
+    vintage : {"latest", "first"}
+        ``"latest"``: each value as the latest filing carries it (restatements applied). ``"first"``:
+        each value as first filed, before any later filing restated it (`valuechain_lib.vintage.first_filed`);
+        ``accession`` and ``filed`` then name the filing that first carried it. Anything else raises.
 
     Returns
     -------
@@ -56,8 +62,9 @@ def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=No
     check_choice(freq, "freq", "financials", FREQS)
     check_flag(calendar, "calendar", "financials")
     metrics = check_names(metrics, "metrics", "financials")
+    check_vintage(vintage, "financials")
     check_snapshot_ciks()
-    table = snapshot_table("financials")
+    table = snapshot_table("financials", vintage=vintage)
     unfetched = not_yet_fetched("financials")
     if tickers is not None:
         wanted = check_tickers(tickers)

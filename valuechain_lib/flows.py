@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from .capex import hyperscalers
 from .facts import facts, label, segment_series
 from .financials import financials
 from .periods import calendar_quarter
+from .reported_after import reported_after
 from .universe import universe
 
 #: Facts-table entity name of each hyperscaler.
@@ -19,6 +21,8 @@ ENTITY_TICKERS = {"Amazon": "AMZN", "Microsoft": "MSFT", "Alphabet": "GOOGL", "M
 USD_SUPPLIERS = ("NVDA", "AMD", "AVGO", "MU", "INTC")
 TWD_SUPPLIER = "TSM"
 SUPPLIERS = (*USD_SUPPLIERS, TWD_SUPPLIER)
+#: TSMC's name in the facts table (its results releases: TWD figures and its own USD translations).
+TSMC_ENTITY = "TSMC"
 #: The rule behind ``fits_inside_cash``: a plan is set against operating cash flow of its own period.
 FITS_RULE = ("a plan fits inside cash when its guided capex (the point value, or the top of a range) is at or "
              "below the company's operating cash flow over the same period as the plan (the calendar year for a "
@@ -399,6 +403,7 @@ def _nvidia_data_center() -> pd.DataFrame:
         "nvidia_dc_quarters": grouped["calendar_quarter"].nunique(),
         "nvidia_dc_period": ("Nvidia's quarters ending " + first_end.dt.strftime("%Y-%m-%d") + " to "
                              + last_end.dt.strftime("%Y-%m-%d")),
+        "nvidia_dc_period_end": last_end,
         "nvidia_data_center": grouped["usd"].sum(),
         "nvidia_dc_fact_ids": grouped["fact_id"].agg(lambda s: ", ".join(s.astype(str))),
         "nvidia_dc_lowest_confidence": grouped["confidence"].agg(
@@ -436,6 +441,9 @@ def spenders_to_suppliers(start_year: int = 2019) -> pd.DataFrame:
           to the totals), ``nvidia_dc_fact_ids``, ``nvidia_dc_lowest_confidence``,
           ``nvidia_dc_period`` (the dates of Nvidia's own quarters summed, e.g. ``Nvidia's quarters
           ending 2025-04-27 to 2026-01-25``);
+        - ``period_end_<TICKER>`` for every spender and supplier: the company's own last period end
+          in the calendar year (Oracle's calendar 2025 ends 2025-11-30, Nvidia's 2026-01-25), NaT
+          where it has no figure; ``nvidia_dc_period_end`` the same for the cited Data Center quarters;
         - ``tsmc_gap``: why TSMC is left out of a year's USD totals (``no TWD/USD rate cited for
           2024``, ``no FY2025 annual report in the snapshot``), else empty;
         - ``ratio_upper_bound`` = upstream_total / capex_total, ``ratio_ex_tsmc`` =
@@ -474,6 +482,10 @@ def spenders_to_suppliers(start_year: int = 2019) -> pd.DataFrame:
     out = pd.DataFrame(index=pd.Index(years, name="calendar_year"))
     for t in spenders:
         out[f"capex_{t}"] = capex_w[t].reindex(years).to_numpy(dtype=float)
+    keep = ["ticker", "calendar_year", "period_end"]
+    ends = pd.concat([part.loc[part["value"].notna(), keep].astype({"calendar_year": int})
+                      for part in (capex, rev, tsm.assign(calendar_year=tsm["period_end"].dt.year))])
+    ends = ends.pivot_table(index="calendar_year", columns="ticker", values="period_end", aggfunc="max")
     cap = out[[f"capex_{t}" for t in spenders]]
     out["capex_total"] = cap.sum(axis=1, min_count=len(spenders)).where(cap.notna().all(axis=1))
     out["capex_missing"] = [", ".join(t for t in spenders if pd.isna(out.at[y, f"capex_{t}"])) for y in years]
@@ -504,13 +516,121 @@ def spenders_to_suppliers(start_year: int = 2019) -> pd.DataFrame:
     out["nvidia_dc_lowest_confidence"] = dc["nvidia_dc_lowest_confidence"].where(
         dc["nvidia_data_center"].notna(), "").fillna("")
     out["nvidia_dc_period"] = dc["nvidia_dc_period"].where(dc["nvidia_data_center"].notna(), "").fillna("")
+    out["nvidia_dc_period_end"] = pd.to_datetime(dc["nvidia_dc_period_end"].where(dc["nvidia_data_center"].notna()))
     denom = out["capex_total"].where(out["capex_total"] != 0)
     out["ratio_upper_bound"] = out["upstream_total"] / denom
     out["ratio_ex_tsmc"] = out["upstream_total_ex_tsmc"] / denom
     out["ratio_with_tsmc"] = out["ratio_upper_bound"].where(out["revenue_TSM"].notna())
     out["nvidia_dc_to_capex"] = out["nvidia_data_center"] / denom
     out["ratio_label"] = RATIO_LABEL
+    for t in (*spenders, *SUPPLIERS):
+        column = ends[t] if t in ends.columns else pd.Series(dtype="datetime64[ns]")
+        out[f"period_end_{t}"] = pd.to_datetime(column.reindex(years)).to_numpy()
     return out
+
+
+def period_ends(money: pd.DataFrame, columns: Mapping[str, str]) -> dict[str, pd.Timestamp]:
+    """How far each company's figures in a chart run: its own last period end among the years with a value.
+
+    Parameters
+    ----------
+    money : pandas.DataFrame
+        `spenders_to_suppliers` rows of the years shown.
+    columns : mapping
+        ticker → the value column drawn for it (``capex_AMZN``, ``revenue_TSM``, ...).
+
+    Returns
+    -------
+    dict
+        ticker → the latest ``period_end_<ticker>`` in a year where its value column has a figure
+        (companies with none are left out).
+    """
+    out = {}
+    for ticker, column in columns.items():
+        ends = money.loc[money[column].notna(), f"period_end_{ticker}"].dropna()
+        if not ends.empty:
+            out[ticker] = pd.Timestamp(ends.max())
+    return out
+
+
+def tsmc_reported_after() -> pd.DataFrame:
+    """TSMC's revenue for periods after its last filing in the snapshot, from its results releases.
+
+    The snapshot holds TSMC's annual reports (20-F, in TWD) to its latest filed fiscal year. Later
+    revenue cited in the facts table is returned for charts to draw apart, never added to the filed
+    series: the TWD figure (mapped in ``data/reported_after.csv``, `reported_after`) beside the
+    company's own US-dollar translation of it (facts rows of `TSMC_ENTITY` in USD billion for the
+    same period end). A period the snapshot files drops out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per period: ``fact_id`` (TWD figure), ``freq`` (``FY`` or ``Q``), ``period``
+        (as cited, e.g. ``FY2025``, ``2026-Q2``), ``period_end``, ``value_twd`` (TWD),
+        ``usd_fact_id``, ``value_usd`` (USD, TSMC's translation; NaN where none is cited),
+        ``label`` and ``usd_label`` (facts-table labels naming kind and confidence), ``kind``,
+        ``confidence``, ``last_filed`` (the last period end of TSMC's filed revenue).
+    """
+    rows = reported_after(TWD_SUPPLIER, "revenue")
+    filed = financials(TWD_SUPPLIER, freq="FY", metrics="revenue")
+    last_filed = filed.loc[filed["value"].notna(), "period_end"].max()
+    cited = facts(entity=TSMC_ENTITY)
+    usd = cited[(cited["unit"] == "USD billion") & (cited["period_end"] > last_filed)
+                & cited["metric"].fillna("").str.contains("US dollars", case=False)]
+    usd = usd.sort_values("fact_id").drop_duplicates("period_end").set_index("period_end")
+    period = cited.set_index("fact_id")["period"]
+    out = pd.DataFrame({
+        "fact_id": rows["fact_id"], "freq": rows["freq"], "period": rows["fact_id"].map(period).astype(str),
+        "period_end": rows["period_end"], "value_twd": rows["value"],
+        "usd_fact_id": rows["period_end"].map(usd["fact_id"]).fillna("").astype(str),
+        "value_usd": rows["period_end"].map(usd["value"]).astype(float) * _UNIT_SCALE["USD billion"],
+        "label": rows["label"],
+        "usd_label": [label(usd.loc[end].rename(usd.at[end, "fact_id"])) if end in usd.index else ""
+                      for end in rows["period_end"]],
+        "kind": rows["kind"], "confidence": rows["confidence"], "last_filed": last_filed,
+    })
+    return out.sort_values("period_end").reset_index(drop=True)
+
+
+#: How `tsmc_revenue` names the filed series.
+FILED_LABEL = "filed (20-F, in the snapshot)"
+
+
+def tsmc_revenue(start_year: int = 2019) -> pd.DataFrame:
+    """TSMC's filed annual revenue beside the revenue it reported after the snapshot, for one chart.
+
+    Parameters
+    ----------
+    start_year : int
+        First fiscal year of the filed series (TSMC's fiscal year is the calendar year).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per period, filed years first: ``status`` (`FILED_LABEL`, or
+        `valuechain_lib.reported_after.LABEL` for `tsmc_reported_after` rows), ``freq``, ``period``,
+        ``period_end``, ``value_twd`` (TWD), ``value_usd`` (USD: TSMC's own translation for the
+        later figures, NaN for the filed years, whose rates are in `spenders_to_suppliers`),
+        ``source`` (accession, or fact ids) and ``label``. The two kinds are never summed.
+    """
+    from .reported_after import LABEL
+
+    filed = financials(TWD_SUPPLIER, freq="FY", metrics="revenue")
+    filed = filed[filed["value"].notna() & (filed["period_end"].dt.year >= start_year)]
+    rows = pd.DataFrame({
+        "status": FILED_LABEL, "freq": "FY", "period": "FY" + filed["period_end"].dt.year.astype(str),
+        "period_end": filed["period_end"], "value_twd": filed["value"].astype(float), "value_usd": np.nan,
+        "source": "accession " + filed["accession"].astype(str),
+        "label": filed["form"].astype(str) + " filed " + pd.to_datetime(filed["filed"]).dt.strftime("%Y-%m-%d"),
+    })
+    after = tsmc_reported_after()
+    later = pd.DataFrame({
+        "status": LABEL, "freq": after["freq"], "period": after["period"], "period_end": after["period_end"],
+        "value_twd": after["value_twd"], "value_usd": after["value_usd"],
+        "source": ("facts " + after["fact_id"] + np.where(after["usd_fact_id"] != "", ", " + after["usd_fact_id"], "")),
+        "label": after["label"] + np.where(after["usd_label"] != "", "; " + after["usd_label"], ""),
+    })
+    return pd.concat([rows, later], ignore_index=True)
 
 
 #: Why supplier revenue beside hyperscaler capex is not an attribution, for notes and sentences.

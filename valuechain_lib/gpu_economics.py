@@ -52,6 +52,7 @@ __all__ = [
     "calibrate_to_reported",
     "calibration_table",
     "central_values",
+    "chart_data_through",
     "cited_fact_ids",
     "data_as_of",
     "get_colocation_cost_per_hour",
@@ -877,6 +878,35 @@ def data_as_of(assumptions=None, facts_table: pd.DataFrame | None = None) -> pd.
     facts_table = facts() if facts_table is None else facts_table
     ids = cited_fact_ids(assumptions) + list(ORACLE_FACTS.values())
     return pd.Timestamp(facts_table.loc[facts_table["fact_id"].isin(ids), "as_of"].max())
+
+
+def chart_data_through(assumptions=None, facts_table: pd.DataFrame | None = None) -> dict[str, pd.Timestamp]:
+    """How far the data behind the margin chart run: the facts' own dates, not the day they were read.
+
+    Parameters
+    ----------
+    assumptions : pandas.DataFrame or path, optional
+        The model-assumptions table (`load_assumptions`).
+    facts_table : pandas.DataFrame, optional
+        `facts` rows (for tests).
+
+    Returns
+    -------
+    dict
+        ``{"Oracle's reported quarter, F03": period end of the reported margin, "Oracle's reply, F07":
+        its as-of date, "cited model inputs": the latest as-of date among the inputs' facts rows}``;
+        an entry whose rows have no date is left out.
+    """
+    facts_table = facts() if facts_table is None else facts_table
+    by_id = facts_table.set_index("fact_id")
+    margin, reply = ORACLE_FACTS["gross_margin"], ORACLE_FACTS["oracle_reply"]
+    inputs = facts_table.loc[facts_table["fact_id"].isin(cited_fact_ids(assumptions)), "as_of"]
+    ends = {
+        f"Oracle's reported quarter, {margin}": by_id.at[margin, "period_end"] if margin in by_id.index else pd.NaT,
+        f"Oracle's reply, {reply}": by_id.at[reply, "as_of"] if reply in by_id.index else pd.NaT,
+        "cited model inputs": inputs.max(),
+    }
+    return {k: pd.Timestamp(v) for k, v in ends.items() if pd.notna(v)}
 
 
 def model_source_line(assumptions=None, facts_table: pd.DataFrame | None = None) -> str:

@@ -78,7 +78,8 @@ def layer_pool(since_year: int = 2021, freq: str = "TTM") -> tuple[pd.DataFrame,
     -------
     (pool, excluded)
         ``pool``: one row per layer and calendar quarter with ``revenue``, ``operating_income`` (USD)
-        and ``operating_margin``, ``companies`` (the tickers pooled) and ``quarter_end``;
+        and ``operating_margin``, ``companies`` (the tickers pooled), ``quarter_end`` and
+        ``period_end`` (the latest of the pooled companies' own period ends in that quarter);
         ``excluded``: ticker → reason.
     """
     u = universe()
@@ -102,6 +103,10 @@ def layer_pool(since_year: int = 2021, freq: str = "TTM") -> tuple[pd.DataFrame,
     pool = profit_pool(table, u, metrics=POOL_METRICS)
     wide = pool.set_index(["layer", "calendar_year", "calendar_quarter", "metric"])["value"].unstack("metric")
     wide = wide.reset_index()
+    # The latest own period end among each layer's companies in the quarter (Nvidia's Q1 ends in April).
+    ends = (table[table["value"].notna()].assign(layer=table["ticker"].map(u.set_index("ticker")["layer"]))
+            .groupby(["layer", "calendar_year", "calendar_quarter"])["period_end"].max().rename("period_end"))
+    wide = wide.join(ends, on=["layer", "calendar_year", "calendar_quarter"])
     wide["operating_margin"] = get_operating_margin(wide["operating_income"], wide["revenue"])
     members = u[u["ticker"].isin(kept)].groupby("layer")["ticker"].agg(lambda t: ", ".join(sorted(t)))
     wide["companies"] = wide["layer"].map(members)
@@ -756,3 +761,124 @@ def verdict_a8(since_year: int = 2021, min_segments: int = 2, max_quarters: int 
 SEGMENT_COMPANIES = {**CLOUD_SEGMENTS, "AMD Data Center": "AMD", "Broadcom Semiconductor Solutions": "AVGO"}
 
 
+
+
+# --------------------------------------------------------------------------- chart helpers: what the data cover
+def last_filed_quarters(tickers) -> dict[str, pd.Timestamp]:
+    """Each company's last quarter end with revenue in the snapshot (as of the date evaluated).
+
+    Returns
+    -------
+    dict
+        ticker → period end; a company with no quarterly revenue is left out.
+    """
+    table = financials(sorted(set(tickers)), freq="Q", metrics="revenue")
+    have = table[table["value"].notna()]
+    return have.groupby("ticker")["period_end"].max().to_dict()
+
+
+def mark_after_snapshot(rows: pd.DataFrame, company: pd.Series, last_filed: dict) -> pd.DataFrame:
+    """Flag facts-table points whose period ends after their company's last quarter in the snapshot.
+
+    Such a figure was reported after the snapshot was taken: charts draw it as a distinct mark
+    labelled `valuechain_lib.reported_after.LABEL`, never as part of a series the snapshot covers.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Points with ``period_end``.
+    company : pandas.Series
+        The ticker each row belongs to (aligned with ``rows``); NaN for none.
+    last_filed : dict
+        ticker → the company's last period end in the snapshot (`last_filed_quarters`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rows`` with ``company``, ``after_snapshot`` (bool; False where the company has no filed
+        quarter to compare with) and ``series`` (the label, or "facts table").
+    """
+    from .reported_after import LABEL
+
+    ends = pd.to_datetime(company.map(last_filed))
+    after = (pd.to_datetime(rows["period_end"]) > ends).fillna(False).astype(bool)
+    return rows.assign(company=company, after_snapshot=after, series=np.where(after, LABEL, "facts table"))
+
+
+def segment_margin_points(rows: pd.DataFrame | None = None, last_filed: dict | None = None) -> pd.DataFrame:
+    """Quarterly segment margins (`valuechain_lib.facts.segment_margins`), each flagged as filed-period or later.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame, optional
+        `segment_margins` rows (for tests).
+    last_filed : dict, optional
+        ticker → last period end in the snapshot; default `last_filed_quarters` of the segments'
+        companies (`SEGMENT_COMPANIES`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows with ``company``, ``after_snapshot`` and ``series`` (`mark_after_snapshot`).
+    """
+    from .facts import segment_margins
+
+    rows = segment_margins() if rows is None else rows
+    company = rows["segment"].map(SEGMENT_COMPANIES)
+    if last_filed is None:
+        last_filed = last_filed_quarters(company.dropna().unique())
+    return mark_after_snapshot(rows, company, last_filed)
+
+
+def latest_cloud_window(seg_rows: pd.DataFrame | None = None, min_segments: int = 2, max_quarters: int = 4,
+                        last_filed: dict | None = None) -> pd.DataFrame:
+    """The segment quarters behind the hourglass's "cloud segments, latest quarters" context row.
+
+    The same window `hourglass` draws beside the ends (`common_window` up to the latest quarter in
+    the facts table), each quarter flagged where it ends after the company's last quarter in the
+    snapshot, so a chart can say which of its figures were reported after the snapshot.
+
+    Parameters
+    ----------
+    seg_rows : pandas.DataFrame, optional
+        `cloud_segment_quarters` rows (for tests).
+    min_segments, max_quarters : int
+        As for `hourglass`.
+    last_filed : dict, optional
+        ticker → last period end in the snapshot; default `last_filed_quarters`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``segment, company, quarter_end, period, period_end, fact_ids, after_snapshot, series``.
+    """
+    seg_rows = cloud_segment_quarters()[0] if seg_rows is None else seg_rows
+    segments, quarters = common_window(seg_rows, seg_rows["quarter_end"].max(), min_segments, max_quarters)
+    window = seg_rows[seg_rows["segment"].isin(segments) & seg_rows["quarter_end"].isin(quarters)]
+    if last_filed is None:
+        last_filed = last_filed_quarters(window["company"].unique())
+    window = mark_after_snapshot(window.drop(columns="company"), window["company"], last_filed)
+    return window[["segment", "company", "quarter_end", "period", "period_end", "fact_ids", "after_snapshot",
+                   "series"]].reset_index(drop=True)
+
+
+def pooled_period_ends(pool: pd.DataFrame, freq: str = "TTM") -> dict[str, pd.Timestamp]:
+    """Each pooled company's own period end in the pool's last calendar quarter, for "data through".
+
+    Parameters
+    ----------
+    pool : pandas.DataFrame
+        `layer_pool` rows.
+    freq : {"TTM", "Q"}
+        The frequency the pool was built on.
+
+    Returns
+    -------
+    dict
+        ticker → period end (Oracle's quarter in calendar Q1 ends in February, Nvidia's in April).
+    """
+    last = pd.Timestamp(pool["quarter_end"].max())
+    table = financials(pooled_tickers(pool), freq=freq, calendar=True, metrics=list(POOL_METRICS))
+    rows = table[(table["calendar_year"] == last.year) & (table["calendar_quarter"] == last.quarter)
+                 & table["value"].notna()]
+    return rows.groupby("ticker")["period_end"].max().to_dict()

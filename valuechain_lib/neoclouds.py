@@ -95,7 +95,8 @@ def _wide(table: pd.DataFrame, items) -> pd.DataFrame:
     keys = ["ticker", "calendar_year", "calendar_quarter"]
     wide = table.set_index([*keys, "metric"])["value"].unstack("metric").reindex(columns=list(items))
     wide.columns.name = None
-    labels = table.groupby(keys)[["fiscal_year", "fiscal_period"]].first()
+    labels = table.groupby(keys).agg(fiscal_year=("fiscal_year", "first"), fiscal_period=("fiscal_period", "first"),
+                                     period_end=("period_end", "max"))
     wide = wide.join(labels).reset_index()
     wide["fiscal_label"] = "FY" + wide["fiscal_year"].astype(str) + " " + wide["fiscal_period"].astype(str)
     wide["quarter_end"] = calendar_quarter_end(wide["calendar_year"], wide["calendar_quarter"])
@@ -143,7 +144,8 @@ def coreweave(freq: str = "Q", table: pd.DataFrame | None = None) -> pd.DataFram
         ``gross_margin`` (as reported: its cost of revenue excludes depreciation),
         ``adjusted_gross_margin``, ``operating_margin``, ``capex_to_revenue``, ``revenue_growth``
         (against the same calendar quarter a year earlier; NaN where the snapshot lacks it — it
-        holds no 2024 quarters), ``quarter_end``, ``calendar_label``, ``fiscal_label``, ``source``.
+        holds no 2024 quarters), ``quarter_end``, ``calendar_label``, ``fiscal_label``, ``period_end``
+        (the file's own period end), ``source``.
     """
     if table is None:
         table = financials(COREWEAVE, freq=freq, calendar=True, metrics=list(ITEMS))
@@ -171,7 +173,8 @@ def hyperscaler_ttm(tickers=None, since: int = 2023, table: pd.DataFrame | None 
     pandas.DataFrame
         ``ticker`` (or `POOLED`), calendar keys, ``revenue, gross_profit, operating_income, capex``
         (USD), ``gross_margin, operating_margin, capex_to_revenue, revenue_growth`` (fractions),
-        ``gross_pooled_over``, ``quarter_end``, ``calendar_label``.
+        ``gross_pooled_over``, ``quarter_end``, ``calendar_label``, ``period_end`` (the company's own;
+        for the pooled row the latest of theirs).
     """
     tickers = list(tickers or hyperscalers())
     if table is None:
@@ -189,6 +192,7 @@ def hyperscaler_ttm(tickers=None, since: int = 2023, table: pd.DataFrame | None 
     sums["gross_profit"] = with_gp.groupby(keys)["gross_profit"].sum()
     sums["gross_revenue"] = with_gp.groupby(keys)["revenue"].sum()
     sums["gross_pooled_over"] = with_gp.groupby(keys)["ticker"].agg(lambda t: ", ".join(sorted(t)))
+    sums["period_end"] = full.groupby(keys)["period_end"].max()  # the latest company's own period end
     pooled = sums.reset_index().assign(ticker=POOLED)
     pooled["gross_margin"] = get_gross_margin(pooled["gross_profit"], pooled["gross_revenue"])
     pooled["operating_margin"] = get_operating_margin(pooled["operating_income"], pooled["revenue"])
@@ -200,7 +204,7 @@ def hyperscaler_ttm(tickers=None, since: int = 2023, table: pd.DataFrame | None 
     out = pd.concat([wide, pooled.drop(columns="gross_revenue")], ignore_index=True)
     out = _add_yoy(out, "revenue", "revenue_growth")
     out = out[out["calendar_year"] >= since]
-    cols = ["ticker", "calendar_year", "calendar_quarter", "quarter_end", "calendar_label", "revenue",
+    cols = ["ticker", "calendar_year", "calendar_quarter", "quarter_end", "calendar_label", "period_end", "revenue",
             "gross_profit", "operating_income", "capex", "gross_margin", "operating_margin", "capex_to_revenue",
             "revenue_growth", "gross_pooled_over"]
     return out[cols].sort_values(["ticker", "quarter_end"]).reset_index(drop=True)
@@ -222,7 +226,8 @@ def peer_comparison(coreweave_ttm: pd.DataFrame | None = None, hyperscalers_ttm:
     Returns
     -------
     pandas.DataFrame
-        One row per entity: ``entity, calendar_label, revenue, revenue_growth, growth_basis,
+        One row per entity: ``entity, calendar_label, period_end`` (its own period end; the pooled
+        row's is the latest of the companies'), ``revenue, revenue_growth, growth_basis,
         gross_margin, adjusted_gross_margin`` (CoreWeave only), ``operating_margin, capex_to_revenue``.
         CoreWeave's growth is the quarter's own year-on-year growth where its file lacks the
         year-earlier TTM (it holds no 2024 quarters); ``growth_basis`` says which.
@@ -243,7 +248,7 @@ def peer_comparison(coreweave_ttm: pd.DataFrame | None = None, hyperscalers_ttm:
     def pick(d: pd.DataFrame) -> pd.DataFrame:
         return d[(d["calendar_year"] == year) & (d["calendar_quarter"] == qtr)]
 
-    cols = ["entity", "calendar_label", "revenue", "revenue_growth", "growth_basis", "gross_margin",
+    cols = ["entity", "calendar_label", "period_end", "revenue", "revenue_growth", "growth_basis", "gross_margin",
             "adjusted_gross_margin", "operating_margin", "capex_to_revenue"]
     cw_row = pick(cw).assign(entity="CoreWeave", growth_basis="TTM against TTM a year earlier")
     if cw_row["revenue_growth"].isna().all():

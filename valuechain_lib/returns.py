@@ -115,11 +115,16 @@ def layer_medians(frame: pd.DataFrame, currency: str | None = "USD") -> pd.DataF
     -------
     pandas.DataFrame
         ``end_label``, ``layer``, ``median_price_return`` and ``companies`` (how many returns the
-        median is taken over); benchmarks are a layer of their own.
+        median is taken over); benchmarks are a layer of their own. With a ``price_date`` column in
+        ``frame``, also ``last_price_date``: the latest close behind the median (how far its data run).
     """
     kept = frame if currency is None else frame[frame["currency"] == currency]
     grouped = kept.groupby(["end_label", "layer"])["price_return"]
-    return pd.DataFrame({"median_price_return": grouped.median(), "companies": grouped.count()}).reset_index()
+    out = pd.DataFrame({"median_price_return": grouped.median(), "companies": grouped.count()})
+    if "price_date" in kept.columns:
+        priced = kept[kept["price_return"].notna()]
+        out["last_price_date"] = priced.groupby(["end_label", "layer"])["price_date"].max().reindex(out.index)
+    return out.reset_index()
 
 
 def upstream_vs_benchmark(frame: pd.DataFrame, benchmark: str = "SPY") -> pd.DataFrame:

@@ -55,7 +55,6 @@ from valuechain_lib.charts import figure
 
 tickers = ["NVDA", "AMD", "AVGO"]
 revenue = vc.financials(tickers, freq="TTM", calendar=True, metrics="revenue").dropna(subset=["value"])
-dates = book.as_of(tickers)
 ```
 
 ## The data
@@ -77,7 +76,7 @@ figure(
     subtitle="Revenue, USD billion, trailing twelve months, calendar-aligned",
     source=book.sec_source_line(tickers),
     note="Replace this example with the chapter's own evidence.",
-    as_of=dates["filings"],
+    data_through=book.data_through(shown),
     alt_text="Line chart of trailing-twelve-month revenue for three companies.",
 )
 ```

@@ -9,6 +9,11 @@ at the date; facts-table rows count once their source was published.
 Use it as a context: inside ``with as_of("2026-07-02"):`` the public readers (`financials`, `prices`,
 `facts`) answer as of that date.
 
+The other axis is the vintage of each value: ``financials(..., vintage="first")`` gives every value as
+first filed (`first_filed`), before any later filing restated it; ``"latest"`` (the default) gives the
+value the latest filing carries. Inside `as_of`, "first" means first filed among the filings published
+by the date.
+
 Examples
 --------
 >>> from valuechain_lib import financials
@@ -101,9 +106,12 @@ def _tables_as_of(folder: str, stamp: int, date: pd.Timestamp) -> tuple[pd.DataF
     return rebuild(values_as_of(load_table("vintages"), date))
 
 
-@lru_cache(maxsize=2)
-def _tables_first_filed(folder: str, stamp: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return rebuild(first_values(load_table("vintages")))
+@lru_cache(maxsize=4)
+def _tables_first_filed(folder: str, stamp: int, date: pd.Timestamp | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = load_table("vintages")
+    if date is not None:
+        rows = rows[rows["filed"] <= date]
+    return rebuild(first_values(rows))
 
 
 def _cache_key() -> tuple[str, int]:
@@ -112,9 +120,54 @@ def _cache_key() -> tuple[str, int]:
     return str(folder), (folder / "vintages.csv").stat().st_mtime_ns
 
 
-def table(name: str) -> pd.DataFrame:
-    """A snapshot table as the readers should see it now: as of `current` when a date is set."""
+#: The vintages `financials` accepts: the value the latest filing carries, or the value as first filed.
+VINTAGES = ("latest", "first")
+
+
+def check_vintage(vintage, where: str) -> str:
+    """Return ``vintage`` if it is one of `VINTAGES`, else raise naming the function and the choices.
+
+    Parameters
+    ----------
+    vintage : str
+        As given by the caller.
+    where : str
+        The public function's name, for the message.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueChainError
+        ``"financials: vintage must be one of ('latest', 'first'), not 'orig'"`` (`ArgumentError` for a
+        value that is not a string).
+    """
+    from .metrics import check_choice
+
+    return check_choice(vintage, "vintage", where, VINTAGES)
+
+
+def table(name: str, vintage: str = "latest") -> pd.DataFrame:
+    """A snapshot table as the readers should see it now: as of `current` when a date is set.
+
+    Parameters
+    ----------
+    name : str
+        A snapshot table (see `valuechain_lib.snapshot.TABLE_FILES`).
+    vintage : {"latest", "first"}
+        For ``financials`` and ``facts_reported``: the values as the latest filing carries them, or as
+        first filed (`first_filed`). Other tables have one vintage and ignore it.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    check_vintage(vintage, "table")
     date = current()
+    if vintage == "first" and name in ("financials", "facts_reported"):
+        return first_filed(name)
     if date is None or name not in ("financials", "facts_reported", "prices"):
         return load_table(name)
     if name == "prices":
@@ -125,6 +178,22 @@ def table(name: str) -> pd.DataFrame:
 
 
 def first_filed(name: str = "financials") -> pd.DataFrame:
-    """The statements with every value as first filed, before later restatements."""
-    tidy, reported = _tables_first_filed(*_cache_key())
+    """The statements with every value as first filed, before later restatements.
+
+    Per tag and period the first value any filing carried (`first_values`), run through the same period
+    rules as the latest values; inside `as_of` only filings published by the date count.
+
+    Parameters
+    ----------
+    name : {"financials", "facts_reported"}
+        The tidy table or the reported facts it is derived from.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table's columns; ``accession`` and ``filed`` name the filing that first carried each value.
+    """
+    if name not in ("financials", "facts_reported"):
+        raise ValueChainError(f"first_filed: {name!r} has no vintages; use 'financials' or 'facts_reported'")
+    tidy, reported = _tables_first_filed(*_cache_key(), current())
     return (tidy if name == "financials" else reported).copy()
