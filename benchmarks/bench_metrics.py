@@ -1,6 +1,6 @@
 """Benchmark: calendar alignment, derived metrics and calendar sums on a synthetic universe.
 
-Builds N companies x 40 fiscal quarters in the tidy-table layout of `valuechain_lib.financials`
+Builds N companies x 40 fiscal quarters in the tidy-table layout of `valuechain_lib.snapshot.financials`
 (random fiscal-year-end months, some on 52/53-week years, seeded RNG), then times
 
   (a) calendar alignment: `periods.calendar_quarter` and `periods.fiscal_year_quarter` over every
@@ -31,8 +31,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from valuechain_lib import aggregate, metrics, periods
-from valuechain_lib.quarters import TIDY_COLUMNS
+from valuechain_lib import aggregate, metrics
+from valuechain_lib.calc import periods
+from valuechain_lib.snapshot.quarters import TIDY_COLUMNS
 
 N_QUARTERS = 40
 LINE_ITEMS = ["revenue", "cost_of_revenue", "gross_profit", "operating_income", "operating_cash_flow", "capex",

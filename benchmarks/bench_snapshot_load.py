@@ -1,6 +1,6 @@
 """Benchmark: loading the committed snapshot (cold and cached) and `financials()` calls.
 
-Cold = the table cache cleared before each load (`valuechain_lib.snapshot.load_table.cache_clear`),
+Cold = the table cache cleared before each load (`valuechain_lib.snapshot.store.load_table.cache_clear`),
 so the CSV is parsed again; warm = served from the cache (a copy is still returned). Prints seconds.
 Also times the integrity check every load makes (each table file's sha256 against the manifest: hashed
 once per file version and process, then a ``stat``), and `metrics.compute` on the snapshot's quarters,
@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import valuechain_lib as vl
-from valuechain_lib import snapshot
+from valuechain_lib.snapshot import store as snapshot
 
 REPEAT = 5
 

@@ -40,7 +40,7 @@ def _committed_data(monkeypatch):
 @pytest.fixture
 def data_copy(tmp_path, monkeypatch):
     """A copy of the committed data/ folder, made the library's data folder for this test."""
-    from valuechain_lib import snapshot
+    from valuechain_lib.snapshot import store as snapshot
 
     target = tmp_path / "data"
     shutil.copytree(DEFAULT_DATA_DIR, target, ignore=shutil.ignore_patterns(".snapshot-new-*", "*.previous"))
@@ -76,10 +76,10 @@ def _newest_source() -> tuple[float, Path | None]:
 
 @pytest.fixture(scope="session")
 def built_book() -> Path:
-    """``_build/html``, built with `valuechain_lib.book.build` unless up to date with every source."""
+    """``_build/html``, built with `valuechain_lib.publish.book.build` unless up to date with every source."""
     newest, which = _newest_source()
     if not INDEX.is_file() or INDEX.stat().st_mtime < newest:
-        from valuechain_lib.book import build
+        from valuechain_lib.publish.book import build
 
         reason = "missing" if not INDEX.is_file() else f"older than {which.relative_to(REPO_ROOT)}"
         print(f"building the book ({INDEX.relative_to(REPO_ROOT)} {reason})")

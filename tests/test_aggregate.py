@@ -1,4 +1,4 @@
-"""Calendar-aligned sums across companies (`valuechain_lib.aggregate`), on hand-worked tiny tables."""
+"""Calendar-aligned sums across companies (`valuechain_lib.calc.aggregate`), on hand-worked tiny tables."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from valuechain_lib.aggregate import calendar_sum, calendar_years, check_one_currency, profit_pool
+from valuechain_lib.calc.aggregate import calendar_sum, calendar_years, check_one_currency, profit_pool
 from valuechain_lib.errors import CurrencyError, PeriodError
 
 KINDS = {"revenue": "flow", "operating_income": "flow", "cash": "stock"}

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuechain_lib import audit, book
-from valuechain_lib.book import REPO_ROOT
-from valuechain_lib.snapshot import load_table
+from valuechain_lib.publish import audit, book
+from valuechain_lib.publish.book import REPO_ROOT
+from valuechain_lib.snapshot.store import load_table
 
 
 @pytest.mark.fast

@@ -1,4 +1,4 @@
-"""Backlogs, downstream run rates and the funding gap (`valuechain_lib.backlog`, claims B4, B5, B7, B8, B9, B11).
+"""Backlogs, downstream run rates and the funding gap (`valuechain_lib.analyses.training_to_inference`, claims B4, B5, B7, B8, B9, B11).
 
 Hand-worked values (RPO cover, RPO growth, coverage ratio, gap-closing growth rate), Oracle's RPO
 jump checked against its published figures, and each verdict on synthetic inputs either side of
@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from valuechain_lib import backlog as bl
-from valuechain_lib import claims
-from valuechain_lib.vintage import as_of
+from valuechain_lib.analyses import training_to_inference as bl
+from valuechain_lib.claims import ledger as claims
+from valuechain_lib.snapshot.vintage import as_of
 
 pytestmark = pytest.mark.fast
 

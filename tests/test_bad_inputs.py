@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 import valuechain_lib as vc
-from valuechain_lib import depreciation, gpu_economics
+from valuechain_lib.analyses import depreciation
+from valuechain_lib.calc.metrics import ArgumentError, MissingInputError, compute
 from valuechain_lib.errors import (
     CurrencyError,
     PeriodError,
@@ -26,9 +27,9 @@ from valuechain_lib.errors import (
     UnknownTickerError,
     ValueChainError,
 )
-from valuechain_lib.facts import FactsError, facts
-from valuechain_lib.metrics import ArgumentError, MissingInputError, compute
+from valuechain_lib.models import gpu_economics
 from valuechain_lib.paths import DEFAULT_DATA_DIR
+from valuechain_lib.snapshot.facts import FactsError, facts
 
 REPO_ROOT = DEFAULT_DATA_DIR.parent
 
@@ -187,7 +188,7 @@ def _bad_claim_param(data: Path) -> list[str]:
 
 
 def _bad_claim_rule(data: Path) -> list[str]:
-    edit_csv(data / "claims.csv", "claim_id", "A3", rule="valuechain_lib.margins:no_such_rule")
+    edit_csv(data / "claims.csv", "claim_id", "A3", rule="valuechain_lib.analyses.hourglass:no_such_rule")
     return ["claims.csv", "A3", "no_such_rule"]
 
 
@@ -202,7 +203,7 @@ def _unchanged(data: Path) -> list[str]:
 
 # A subprocess that must never start the real book build (other work shares _build/), and whose build
 # checks this test's data copy instead of the repository's data/ (which the build always reads).
-NO_BOOK_BUILD = ("import os; import valuechain_lib.book as b; "
+NO_BOOK_BUILD = ("import os; import valuechain_lib.publish.book as b; "
                  "b.build = lambda *a, **k: sys.exit('test error: the book build was reached'); "
                  "b.build_environment = lambda base=None: dict(os.environ); ")
 
@@ -234,9 +235,9 @@ CLI_CASES = [
     ("benchmarks not UTF-8", _benchmarks_not_text, ["check"], None, 2, []),
     ("Ctrl-C in summary", _unchanged, ["summary"], _raise_in("valuechain_lib.cli:_cmd_summary"), 130,
      ["interrupted"]),
-    ("Ctrl-C in build", _unchanged, ["build"], _raise_in("valuechain_lib.book:build"), 130,
+    ("Ctrl-C in build", _unchanged, ["build"], _raise_in("valuechain_lib.publish.book:build"), 130,
      ["build interrupted", "_build/html is incomplete"]),
-    ("Ctrl-C in refresh", _unchanged, ["refresh"], _raise_in("valuechain_lib.refresh:refresh"), 130,
+    ("Ctrl-C in refresh", _unchanged, ["refresh"], _raise_in("valuechain_lib.workflows.refresh:refresh"), 130,
      ["refresh interrupted", "snapshot was not changed"]),
 ]
 

@@ -1,4 +1,4 @@
-"""Helpers the book's pages share (`valuechain_lib.book`) and segment margins (`facts.segment_margins`).
+"""Helpers the book's pages share (`valuechain_lib.publish.book`) and segment margins (`facts.segment_margins`).
 
 Source lines and snapshot dates on the committed snapshot; segment margins hand-checked against the
 two fact rows they come from, and perturbed through a copy of ``facts.csv`` in a temporary folder.
@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from valuechain_lib import book
-from valuechain_lib.facts import SEGMENT_MARGIN_PAIRS, facts, segment_margins
 from valuechain_lib.paths import DEFAULT_DATA_DIR
-from valuechain_lib.snapshot import load_table
+from valuechain_lib.publish import book
+from valuechain_lib.snapshot.facts import SEGMENT_MARGIN_PAIRS, facts, segment_margins
+from valuechain_lib.snapshot.store import load_table
 
 pytestmark = pytest.mark.fast
 

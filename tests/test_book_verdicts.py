@@ -2,7 +2,7 @@
 
 Reads the built book (`built_book` builds it when a source is newer): each ``div.vc-verdict`` carries
 ``data-claim``, ``data-status`` and ``data-measured``, written by the one renderer
-(`valuechain_lib.verdicts.render`) from the ledger's evaluation.
+(`valuechain_lib.claims.verdicts.render`) from the ledger's evaluation.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from valuechain_lib import claims
+from valuechain_lib.claims import ledger as claims
 
 pytestmark = pytest.mark.slow
 

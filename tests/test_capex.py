@@ -1,4 +1,4 @@
-"""Hyperscaler capex against operating cash flow (`valuechain_lib.capex`, claim B2).
+"""Hyperscaler capex against operating cash flow (`valuechain_lib.analyses.capex_vs_cash`, claim B2).
 
 `since_when` on hand-made series; `capex_vs_cash` on the committed snapshot, checked against sums
 computed here from `financials`; `combined_summary` / `verdict` on tiny synthetic frames whose
@@ -12,9 +12,16 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from valuechain_lib.capex import COMBINED, capex_vs_cash, combined_summary, hyperscalers, since_when, verdict
-from valuechain_lib.financials import financials
+from valuechain_lib.analyses.capex_vs_cash import (
+    COMBINED,
+    capex_vs_cash,
+    combined_summary,
+    hyperscalers,
+    since_when,
+    verdict,
+)
 from valuechain_lib.paths import DEFAULT_DATA_DIR
+from valuechain_lib.snapshot.financials import financials
 
 pytestmark = pytest.mark.fast
 
@@ -299,7 +306,7 @@ def _quarters_frame(rows) -> pd.DataFrame:
 def test_at_common_quarter_picks_latest_quarter_all_companies_report():
     """Synthetic: A has 2026 Q1 and Q2, B only Q1 (its fiscal quarter ends in February), so companies are
     compared in calendar 2026 Q1, not at A's later quarter; B's own period end is kept."""
-    from valuechain_lib.capex import at_common_quarter
+    from valuechain_lib.analyses.capex_vs_cash import at_common_quarter
 
     rows = _quarters_frame([
         ("AMZN", "2026 Q1", "2026-03-31", "2026-03-31", -2.0), ("AMZN", "2026 Q2", "2026-06-30", "2026-06-30", -9.0),
@@ -314,7 +321,7 @@ def test_at_common_quarter_picks_latest_quarter_all_companies_report():
 
 def test_at_common_quarter_raises_when_one_company_never_reports():
     """Oracle files no finance-lease principal: no quarter has the lease-adjusted figure for all five."""
-    from valuechain_lib.capex import at_common_quarter
+    from valuechain_lib.analyses.capex_vs_cash import at_common_quarter
     from valuechain_lib.errors import ValueChainError
 
     rows = _quarters_frame([("AMZN", "2026 Q1", "2026-03-31", "2026-03-31", 1.0),
@@ -326,7 +333,7 @@ def test_at_common_quarter_raises_when_one_company_never_reports():
 def test_at_common_quarter_on_snapshot_names_each_period(frame):
     """On the snapshot, capex/OCF is compared in the combined line's last calendar quarter, and the
     text names Oracle's own period end apart from the others'."""
-    from valuechain_lib.capex import at_common_quarter, periods_text
+    from valuechain_lib.analyses.capex_vs_cash import at_common_quarter, periods_text
 
     got = at_common_quarter(frame, "capex_to_ocf")
     assert len(got) == 5 and got["calendar_label"].nunique() == 1
@@ -337,7 +344,7 @@ def test_at_common_quarter_on_snapshot_names_each_period(frame):
 
 def test_periods_text_and_join_words():
     """Known answers: companies grouped by their own period end, listed in prose."""
-    from valuechain_lib.capex import join_words, periods_text
+    from valuechain_lib.analyses.capex_vs_cash import join_words, periods_text
 
     rows = pd.DataFrame({"period_end": pd.to_datetime(["2026-02-28", "2026-03-31", "2026-03-31"])},
                         index=["ORCL", "AMZN", "META"])
@@ -347,7 +354,7 @@ def test_periods_text_and_join_words():
 
 def test_reported_free_cash_flow_reads_amazon_f184():
     """Facts row F184: Amazon's own free cash flow, twelve months to 2026-06-30, −7,604 USD million."""
-    from valuechain_lib.capex import reported_free_cash_flow
+    from valuechain_lib.analyses.capex_vs_cash import reported_free_cash_flow
 
     own = reported_free_cash_flow().set_index("fact_id")
     assert own.at["F184", "ticker"] == "AMZN"
@@ -376,7 +383,7 @@ def _cited(rows) -> pd.DataFrame:
 def test_derived_quarter_is_the_year_less_three_filed_quarters():
     """FY to 2026-06-30 of 100 less filed 20 + 30 + 25 = 25 for FY2026 Q4; with only two quarters filed,
     or with the fourth already filed, nothing is derived."""
-    from valuechain_lib.capex import derived_quarter
+    from valuechain_lib.analyses.capex_vs_cash import derived_quarter
 
     year = {"ticker": "MSFT", "metric": "operating_cash_flow", "period_end": pd.Timestamp("2026-06-30"),
             "value": 100.0, "fact_id": "Y1"}
@@ -394,8 +401,8 @@ def test_reported_after_marks_keep_their_span_and_label_the_derived_quarter():
     """A quarter stays a quarter, a TTM and a fiscal year are twelve months; a fiscal year with no stated last
     quarter yields a derived one (100 − 75 = 25), one with a stated quarter does not; Oracle's quarter to
     2026-08-31 sits in calendar 2026 Q3 (2026-09-30)."""
-    from valuechain_lib.capex import DERIVED_LABEL, reported_after_marks
-    from valuechain_lib.reported_after import LABEL
+    from valuechain_lib.analyses.capex_vs_cash import DERIVED_LABEL, reported_after_marks
+    from valuechain_lib.snapshot.reported_after import LABEL
 
     filed = pd.concat([_quarters("MSFT", ["2025-09-30", "2025-12-31", "2026-03-31"], [20.0, 30.0, 25.0]),
                        _quarters("MSFT", ["2025-09-30", "2025-12-31", "2026-03-31"], [5.0, 6.0, 7.0], "capex")])
@@ -422,7 +429,7 @@ def test_microsoft_fourth_quarter_cash_flow_derived_from_its_fiscal_year():
     """F190a, FY2026 operating cash flow 182,935, less the snapshot's FY2026 Q1–Q3 (45,057 + 35,758 + 46,679 =
     127,494) gives 55,441 USD million, the figure the facts-table note matches to Microsoft's release ($55.4B);
     Amazon's quarter has no cash-flow mark, only its twelve months (F183)."""
-    from valuechain_lib.capex import DERIVED_LABEL, reported_after_marks
+    from valuechain_lib.analyses.capex_vs_cash import DERIVED_LABEL, reported_after_marks
 
     marks = reported_after_marks(capex_vs_cash(freq="Q", since=2018))
     derived = marks[marks["series"] == DERIVED_LABEL].set_index("ticker")
@@ -434,7 +441,12 @@ def test_microsoft_fourth_quarter_cash_flow_derived_from_its_fiscal_year():
 
 def test_filed_beside_reported_adds_marks_as_rows_not_to_the_series():
     """The filed rows are the filed values unchanged (Combined left out); each mark is a row of its own."""
-    from valuechain_lib.capex import FILED_LABEL, PANELS, filed_beside_reported, reported_after_marks
+    from valuechain_lib.analyses.capex_vs_cash import (
+        FILED_LABEL,
+        PANELS,
+        filed_beside_reported,
+        reported_after_marks,
+    )
 
     quarterly = capex_vs_cash(freq="Q", since=2025)
     ttm = capex_vs_cash(freq="TTM", since=2025)
@@ -449,7 +461,7 @@ def test_filed_beside_reported_adds_marks_as_rows_not_to_the_series():
 
 def test_change_after_snapshot_against_last_filed_quarter():
     """Last filed 40, reported 50: +25%; a non-positive filed value gives NaN, not a ratio."""
-    from valuechain_lib.capex import change_after_snapshot
+    from valuechain_lib.analyses.capex_vs_cash import change_after_snapshot
 
     filed = pd.concat([_quarters("AMZN", ["2025-12-31", "2026-03-31"], [30.0, 40.0], "capex"),
                        _quarters("META", ["2026-03-31"], [0.0], "capex")])
@@ -464,7 +476,7 @@ def test_change_after_snapshot_against_last_filed_quarter():
 
 def test_through_by_company_names_companies_even_on_one_date():
     """Two companies on one date: "2026-06-30 (AMZN, META)" (book.data_through would print the date alone)."""
-    from valuechain_lib.capex import through_by_company
+    from valuechain_lib.analyses.capex_vs_cash import through_by_company
 
     rows = pd.DataFrame({"ticker": ["META", "AMZN", "ORCL"],
                          "period_end": pd.to_datetime(["2026-06-30", "2026-06-30", "2026-08-31"])})

@@ -1,4 +1,4 @@
-"""The chart helper (`valuechain_lib.charts.figure`) and the vendored, offline Vega bundle."""
+"""The chart helper (`valuechain_lib.publish.charts.figure`) and the vendored, offline Vega bundle."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ import pandas.testing as pdt
 import pytest
 from numpy.testing import assert_allclose
 
-from valuechain_lib import charts, vega_assets
-from valuechain_lib.charts import (
+from valuechain_lib.errors import ValueChainError
+from valuechain_lib.publish import charts, vega_assets
+from valuechain_lib.publish.charts import (
     CATEGORY_COLORS,
     ChartError,
     ChartFigure,
@@ -25,7 +26,6 @@ from valuechain_lib.charts import (
     line_end_labels,
     spread_labels,
 )
-from valuechain_lib.errors import ValueChainError
 
 pytestmark = pytest.mark.fast
 
@@ -298,7 +298,7 @@ def test_vendored_bundle_matches_installed_altair():
     assert record["altair_expects"]["schema"] == alt.SCHEMA_VERSION
     assert (record["vega"], record["vega-embed"]) == (vlc.get_vega_version(), vlc.get_vega_embed_version())
     problems = vega_assets.bundle_status(VEGA_DIR)
-    assert not problems, "regenerate with valuechain_lib.vega_assets.write_bundle: " + "; ".join(problems)
+    assert not problems, "regenerate with valuechain_lib.publish.vega_assets.write_bundle: " + "; ".join(problems)
     assert vega_assets.bundle_is_current(VEGA_DIR)
 
 
@@ -358,7 +358,7 @@ def test_regression_chart_that_vega_lite_cannot_compile_is_refused(tmp_path):
 @pytest.mark.fast
 def test_company_colours_are_fixed_and_totals_stand_apart():
     """Each company keeps its universe colour by ticker and by name; totals and layers use none of them."""
-    from valuechain_lib.charts import LAYER_COLORS, SERIES_COLORS, company_colors, company_scale
+    from valuechain_lib.publish.charts import LAYER_COLORS, SERIES_COLORS, company_colors, company_scale
 
     colours = company_colors()
     assert colours["MSFT"] == colours["Microsoft Corporation"] == "#0072B2"
@@ -374,8 +374,8 @@ def test_company_colours_are_fixed_and_totals_stand_apart():
 @pytest.mark.fast
 def test_a_new_company_without_a_colour_gets_an_unused_one(data_copy):
     """A universe row with no colour takes the first fallback colour no other company uses."""
-    from valuechain_lib.charts import company_colors
-    from valuechain_lib.universe import _load
+    from valuechain_lib.publish.charts import company_colors
+    from valuechain_lib.snapshot.universe import _load
 
     universe = pd.read_csv(data_copy / "universe.csv", dtype=str, keep_default_na=False)
     row = universe[universe["ticker"] == "AMD"].assign(ticker="SMCI", name="Super Micro Computer", colour="")
@@ -429,7 +429,7 @@ def test_spread_labels_empty_and_negative_gap():
 @pytest.mark.fast
 def test_default_category_palette_shares_no_company_layer_or_total_colour():
     """A chart whose colours are not companies (kinds of source, scenarios) never looks like one."""
-    from valuechain_lib.charts import LAYER_COLORS, SERIES_COLORS, company_colors
+    from valuechain_lib.publish.charts import LAYER_COLORS, SERIES_COLORS, company_colors
 
     taken = {c.upper() for c in [*company_colors().values(), *LAYER_COLORS.values(), *SERIES_COLORS.values()]}
     assert not {c.upper() for c in CATEGORY_COLORS} & taken

@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from valuechain_lib import claims
+from valuechain_lib.claims import ledger as claims
+from valuechain_lib.claims.verdicts import STATUSES, Verdict, status_from_count
 from valuechain_lib.paths import DEFAULT_DATA_DIR, raw_data_dir
-from valuechain_lib.verdicts import STATUSES, Verdict, status_from_count
 
 THESIS_IDS = [f"A{i}" for i in range(1, 11)] + [f"B{i}" for i in range(1, 12)]
 
@@ -115,7 +115,7 @@ def test_essay_dates():
 
 
 def _row(**overrides) -> dict:
-    row = {"claim_id": "Z1", "essay": "B", "kind": "claim", "rule": "valuechain_lib.claims:verdict_from_facts",
+    row = {"claim_id": "Z1", "essay": "B", "kind": "claim", "rule": "valuechain_lib.claims.ledger:verdict_from_facts",
            "params": "fact_ids=F187;min_confidence=medium"}
     return row | overrides
 
@@ -132,7 +132,7 @@ def test_a_fact_published_after_the_essay_date_is_not_testable_then():
 @pytest.mark.fast
 def test_ledger_kind_must_match_the_rules_verdict():
     """A row calling a claim a condition whose rule returns a plain claim verdict is refused."""
-    row = _row(kind="condition", rule="valuechain_lib.claims:not_testable", params="reason=nothing found")
+    row = _row(kind="condition", rule="valuechain_lib.claims.ledger:not_testable", params="reason=nothing found")
     with pytest.raises(claims.ClaimsError, match="Z1: the ledger calls it a condition"):
         claims.evaluate(row)
 
@@ -194,22 +194,22 @@ LEDGER_CASES = [
     ("chapter without a section", _edit("A3", section=""), ["claim A3", "without a section"]),
     ("section without a chapter", _edit("A4", section="summary"), ["claim A4", "'summary'", "without a chapter"]),
     ("text where a number goes", _edit("A3", params="claimed=seventy;tolerance=0.05"),
-     ["claim A3: parameter claimed=seventy is not a number (valuechain_lib.margins:verdict_a3 takes "
+     ["claim A3: parameter claimed=seventy is not a number (valuechain_lib.analyses.hourglass:verdict_a3 takes "
       "claimed: float)"]),
     ("misspelt parameter", _edit("A3", params="claimd=0.70;tolerance=0.05"),
-     ["claim A3: parameter 'claimd' is not a parameter of valuechain_lib.margins:verdict_a3 "
+     ["claim A3: parameter 'claimd' is not a parameter of valuechain_lib.analyses.hourglass:verdict_a3 "
       "(it takes claimed, tolerance)", "did you mean 'claimed'"]),
     ("fraction where a whole number goes", _edit("A8", params="since_year=2021;min_segments=2;max_quarters=2.5"),
-     ["claim A8", "max_quarters=2.5", "not a whole number", "valuechain_lib.margins:verdict_a8"]),
+     ["claim A8", "max_quarters=2.5", "not a whole number", "valuechain_lib.analyses.hourglass:verdict_a8"]),
     ("list where one text goes", _edit("B1", params="benchmark=SPY|QQQ"),
-     ["claim B1", "benchmark=SPY|QQQ", "not a text", "valuechain_lib.returns:verdict_b1"]),
+     ["claim B1", "benchmark=SPY|QQQ", "not a text", "valuechain_lib.analyses.upstream_gains:verdict_b1"]),
     ("a parameter no text can give", _edit("A1", params="facts_table=F1"),
      ["claim A1", "facts_table=F1", "cannot be given in the ledger", "facts_table: pd.DataFrame"]),
     ("required parameter left out", _edit("A10", params=""),
-     ["claim A10", "valuechain_lib.depreciation:verdict_a10", "'capex_intensity_threshold'"]),
+     ["claim A10", "valuechain_lib.analyses.depreciation:verdict_a10", "'capex_intensity_threshold'"]),
     ("parameter without a value", _edit("A3", params="claimed"), ["claim A3", "'claimed'", "not name=value"]),
-    ("rule that does not exist", _edit("A3", rule="valuechain_lib.margins:no_such_rule"),
-     ["claim A3", "'valuechain_lib.margins:no_such_rule'", "names no function"]),
+    ("rule that does not exist", _edit("A3", rule="valuechain_lib.analyses.hourglass:no_such_rule"),
+     ["claim A3", "'valuechain_lib.analyses.hourglass:no_such_rule'", "names no function"]),
     ("rule outside the package", _edit("A3", rule="os:system"), ["claim A3", "'os:system'"]),
     ("unknown kind", _edit("A3", kind="hunch"), ["claim A3", "'hunch'"]),
     ("no claim text", _edit("A3", claim=" "), ["claim A3", "no claim text"]),
@@ -237,7 +237,7 @@ def test_ledger_bad_input(data_copy, case, edit, words):
 def test_evaluate_checks_params_of_a_row_outside_the_ledger():
     """A row given straight to evaluate (as the chapters' helpers do) is checked the same way."""
     with pytest.raises(claims.ClaimsError, match="claim Z1: parameter 'min_confidnce' is not a parameter of "
-                                                 r"valuechain_lib.claims:verdict_from_facts \(it takes fact_ids, "
+                                                 r"valuechain_lib.claims.ledger:verdict_from_facts \(it takes fact_ids, "
                                                  r"min_confidence\)"):
         claims.evaluate(_row(params="fact_ids=F187;min_confidnce=medium"))
 
@@ -355,7 +355,7 @@ def test_a_broken_history_is_refused(tmp_path, edit, words):
 def test_the_committed_history_records_the_live_snapshot():
     """data/verdict_history.csv loads and holds the committed snapshot's edition (its manifest's built_at),
     every claim once; a snapshot rebuilt by hand needs `python -m valuechain_lib edition --seed`."""
-    from valuechain_lib import snapshot
+    from valuechain_lib.snapshot import store as snapshot
 
     history = claims.verdict_history()
     edition = snapshot.manifest()["built_at"]

@@ -12,6 +12,7 @@ import pytest
 from valuechain_lib import cli
 from valuechain_lib.cli import main, summary_table
 from valuechain_lib.errors import ValueChainError
+from valuechain_lib.workflows.checks import data_checks
 
 
 @pytest.mark.fast
@@ -43,7 +44,7 @@ def test_check_lists_every_data_file_of_the_committed_data(capsys):
     """`check` on the committed data: exit 0, one "ok" line per file a build reads (9 of them)."""
     assert main(["check"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[1] for line in lines] == [name for name, _ in cli.data_checks()]
+    assert [line.split()[1] for line in lines] == [name for name, _ in data_checks()]
     assert len(lines) == 9 and all(line.startswith("ok  ") for line in lines)
 
 

@@ -1,4 +1,4 @@
-"""Tests of `valuechain_lib.depreciation`: hand-worked formulas, invariants, the A9/A10 rules, assumptions.
+"""Tests of `valuechain_lib.analyses.depreciation`: hand-worked formulas, invariants, the A9/A10 rules, assumptions.
 
 Known answers are worked by hand in each docstring; tolerances are stated with ``assert_allclose``.
 """
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from valuechain_lib import depreciation as dep
-from valuechain_lib.facts import facts
+from valuechain_lib.analyses import depreciation as dep
+from valuechain_lib.snapshot.facts import facts
 
 pytestmark = pytest.mark.fast
 
@@ -301,7 +301,7 @@ def test_a10_threshold_comes_from_the_ledger():
     with pytest.raises(TypeError):
         dep.a10_verdict(_pooled([0.1] * 5))
     row = pd.read_csv(dep.data_dir() / "claims.csv", dtype=str, keep_default_na=False).set_index("claim_id").loc["A10"]
-    assert row["rule"] == "valuechain_lib.depreciation:verdict_a10"
+    assert row["rule"] == "valuechain_lib.analyses.depreciation:verdict_a10"
     assert "capex_intensity_threshold=" in row["params"]
 
 
@@ -394,7 +394,7 @@ def test_snapshot_a9_compares_one_calendar_window():
 
 def test_snapshot_a10_follows_its_rule_today_and_at_the_essay_date():
     """Today and on the data filed by 2025-11-30 (Essay A), the status follows measured >= threshold."""
-    from valuechain_lib.vintage import as_of
+    from valuechain_lib.snapshot.vintage import as_of
 
     for date in (None, "2025-11-30"):
         with as_of(date):

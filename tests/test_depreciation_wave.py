@@ -1,4 +1,4 @@
-"""The depreciation-wave model (`valuechain_lib.depreciation_wave`, claim A9).
+"""The depreciation-wave model (`valuechain_lib.analyses.depreciation_wave`, claim A9).
 
 Hand-worked straight-line vintage schedules under the half-year convention, calibration recovering a
 known life on synthetic data, the 10% error flag, and coverage years on synthetic inputs.
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from valuechain_lib import depreciation_wave as dw
+from valuechain_lib.analyses import depreciation_wave as dw
 from valuechain_lib.errors import ValueChainError
 
 pytestmark = pytest.mark.fast
@@ -166,7 +166,7 @@ def snapshot_model():
 
 def test_alphabet_uses_filed_depreciation_and_facts_only_for_missing_years(snapshot_model):
     """Alphabet: 2021–2025 from the filings' us-gaap Depreciation (as in financials), 2019–2020 from F147, F148."""
-    from valuechain_lib.financials import financials
+    from valuechain_lib.snapshot.financials import financials
 
     _, cals = snapshot_model
     googl = next(c for c in cals if c["ticker"] == "GOOGL")["inputs"]
@@ -198,7 +198,7 @@ def test_snapshot_coverage_range_contains_the_fitted_case(snapshot_model):
 
 def test_snapshot_reconciliation_matches_the_booked_figures(snapshot_model):
     """Booked TTM equals the snapshot's calendar TTM on each company's fitted line, all at one calendar quarter."""
-    from valuechain_lib.financials import financials
+    from valuechain_lib.snapshot.financials import financials
 
     _, cals = snapshot_model
     booked = dw.booked_depreciation(cals)

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from recorded_responses import rec
 
-from valuechain_lib import edition, snapshot
-from valuechain_lib.refresh import refresh
+from valuechain_lib.snapshot import store as snapshot
+from valuechain_lib.workflows import edition, edition_diff
+from valuechain_lib.workflows.refresh import refresh
 
 
 def _fin(rows):
@@ -47,7 +48,7 @@ def test_diff_finds_new_periods_restatements_and_price_extensions():
                                ("X", "revenue", "TTM", 2026, "Q2", "2026-06-30", 40.0, "a-2")]),
            "facts_reported": _rep([("X", "capex", "2025-01-01", "2025-12-31", 90.0, "a-3", "2026-07-30", "USD")]),
            "prices": _prices([("X", "2026-08-31"), ("X", "2026-09-01"), ("X", "2026-09-02"), ("Y", "2026-08-31")])}
-    diff = edition.diff_editions(old, new, previous_manifest={"built_at": "T0"}, new_manifest={"built_at": "T1"},
+    diff = edition_diff.diff_editions(old, new, previous_manifest={"built_at": "T0"}, new_manifest={"built_at": "T1"},
                                  not_refreshed={"Z": "source 'flujo' is not fetched by a live refresh"})
     assert diff["new_periods"] == {"X": [{"period": "FY2026 Q2", "freq": "Q", "period_end": "2026-06-30",
                                           "metrics": ["revenue"], "accessions": ["a-2"]}]}  # TTM is not a period
@@ -59,8 +60,8 @@ def test_diff_finds_new_periods_restatements_and_price_extensions():
                               "Y": {"from": "2026-08-31", "to": "2026-08-31", "rows_added": 0}}
     assert diff["summary"] == {"companies_with_new_periods": 1, "new_periods": 1, "restated_values": 1,
                                "tickers_extended": 1, "not_refreshed": 1}
-    json.loads(edition.to_json(diff))
-    text = edition.render_markdown(diff)
+    json.loads(edition_diff.to_json(diff))
+    text = edition_diff.render_markdown(diff)
     for needle in ("FY2026 Q2", "| X | capex |", "a-1 | a-3", "| X | 2026-08-31 | 2026-09-02 | 2 |", "Z: source"):
         assert needle in text, needle
 
@@ -69,14 +70,14 @@ def test_diff_finds_new_periods_restatements_and_price_extensions():
 def test_float_noise_is_not_a_restatement():
     a = _rep([("X", "capex", "2025-01-01", "2025-12-31", 1e10, "a-1", "2026-01-30", "USD")])
     b = a.assign(value=1e10 + 1e-4)
-    assert edition.restated_values(a, b) == []
+    assert edition_diff.restated_values(a, b) == []
 
 
 @pytest.mark.fast
 def test_status_without_a_refresh(data_copy):
-    (data_copy / "snapshot" / edition.EDITION_FILE).unlink(missing_ok=True)
-    assert edition.latest_diff() is None
-    assert edition.status_markdown() == edition.NO_REFRESH + "\n"
+    (data_copy / "snapshot" / edition_diff.EDITION_FILE).unlink(missing_ok=True)
+    assert edition_diff.latest_diff() is None
+    assert edition_diff.status_markdown() == edition_diff.NO_REFRESH + "\n"
 
 
 @pytest.mark.network
@@ -96,7 +97,7 @@ def test_status_after_a_refresh_shows_the_recorded_editions_changes(tmp_path, mo
     finally:
         server.stop()
     snapshot.load_table.cache_clear()
-    diff = edition.latest_diff()
+    diff = edition_diff.latest_diff()
     # filings after the previous edition's cutoff (2025-01-15): NVDA to FY2027 Q1, META to 2026 Q1
     assert {p["period"] for p in diff["new_periods"]["NVDA"]} >= {"FY2025", "FY2026 Q4", "FY2026", "FY2027 Q1"}
     assert {p["period"] for p in diff["new_periods"]["META"]} >= {"FY2024", "FY2025 Q4", "FY2025", "FY2026 Q1"}
@@ -107,7 +108,7 @@ def test_status_after_a_refresh_shows_the_recorded_editions_changes(tmp_path, mo
     assert (meta[0]["old"], meta[0]["new"]) == (27_266_000_000, 27_045_000_000)
     assert meta[0]["old_accession"] == "0001326801-24-000012" and meta[0]["new_accession"] != meta[0]["old_accession"]
     assert all(p["to"] == "2026-09-28" and p["rows_added"] > 0 for p in diff["prices"].values())
-    text = edition.status_markdown()
+    text = edition_diff.status_markdown()
     assert text.startswith("**Latest refresh**") and meta[0]["new_accession"] in text
 
 
@@ -115,7 +116,7 @@ def test_status_after_a_refresh_shows_the_recorded_editions_changes(tmp_path, mo
 def _diff_with_verdicts(changes, previous="2026-12-05T09:45:41Z", claims=21):
     same = {"financials": _fin([("X", "revenue", "Q", 2026, "Q1", "2026-03-31", 10.0, "a-1")]),
             "facts_reported": _rep([]), "prices": _prices([("X", "2026-08-31")])}
-    diff = edition.diff_editions(same, same, previous_manifest={"built_at": previous},
+    diff = edition_diff.diff_editions(same, same, previous_manifest={"built_at": previous},
                                  new_manifest={"built_at": "2027-01-04T06:00:00Z"})
     diff["restated"] = [{"ticker": "X", "metric": "capex", "duration": "FY", "period_start": "2025-01-01",
                          "period_end": "2025-12-31", "old": 100, "new": 90, "unit": "USD", "old_accession": "a-1",
@@ -132,7 +133,7 @@ def test_the_diff_lists_verdict_changes_first():
     diff = _diff_with_verdicts([{"claim_id": "B2", "claim": "Hyperscaler capex has approached operating cash flow",
                                  "was": "not supported", "now": "supported", "was_edition": "2026-12-05T09:45:41Z",
                                  "measured_was": 0.74, "measured_now": 0.76, "threshold": 0.75, "unit": "share"}])
-    text = edition.render_markdown(diff)
+    text = edition_diff.render_markdown(diff)
     assert text.startswith("**Verdict changes** since the edition of 2026-12-05: 1 of 21 claims")
     row = "| B2: Hyperscaler capex has approached operating cash flow | not supported | supported | 74.0% → 76.0% | 75.0% |"
     assert row in text
@@ -142,13 +143,13 @@ def test_the_diff_lists_verdict_changes_first():
 @pytest.mark.fast
 def test_the_diff_says_when_no_verdict_changed_and_when_verdicts_are_first_recorded():
     """No change: one line naming the previous edition and the number of claims; no previous edition: first recorded."""
-    assert edition.render_markdown(_diff_with_verdicts([])).startswith(
+    assert edition_diff.render_markdown(_diff_with_verdicts([])).startswith(
         "**No verdict changed** since the edition of 2026-12-05 (21 claims).\n\n**Latest refresh**")
-    assert edition.render_markdown(_diff_with_verdicts([], previous=None)).startswith(
+    assert edition_diff.render_markdown(_diff_with_verdicts([], previous=None)).startswith(
         "**Verdicts** first recorded in this edition (21 claims).")
     new_claim = {"claim_id": "C1", "claim": "A | B", "was": "", "now": "mixed", "was_edition": "",
                  "measured_was": None, "measured_now": None, "threshold": None, "unit": ""}
-    text = edition.render_markdown(_diff_with_verdicts([new_claim]))
+    text = edition_diff.render_markdown(_diff_with_verdicts([new_claim]))
     assert "| C1: A \\| B | new claim | mixed | — → — | — |" in text
 
 
@@ -246,7 +247,7 @@ def test_an_edition_refreshes_records_tests_and_builds(tmp_path, monkeypatch, ed
     """End to end on recorded responses: the previous snapshot's verdicts are recorded first (the history is
     empty), then the new edition's; B2 flips from not supported (META capex / OCF 37.0% in the twelve months to
     2024-09-30) to supported (61.1% to 2026-03-31) against the 50% set here; the diff saved with the snapshot lists it first; tests and build ran on the new data."""
-    from valuechain_lib import claims
+    from valuechain_lib.claims import ledger as claims
 
     data = _edition_data(tmp_path, monkeypatch, edition_server)
     rec.serve(edition_server)
@@ -258,7 +259,7 @@ def test_an_edition_refreshes_records_tests_and_builds(tmp_path, monkeypatch, ed
         return 0, "12 passed in 0.50s"
 
     def build():
-        seen["build"] = edition.latest_diff()["verdicts"]["changes"][0]["claim_id"]
+        seen["build"] = edition_diff.latest_diff()["verdicts"]["changes"][0]["claim_id"]
         return 0
 
     result = _run_edition(run_tests=tests, build=build)
@@ -272,16 +273,16 @@ def test_an_edition_refreshes_records_tests_and_builds(tmp_path, monkeypatch, ed
     assert b2["data_through"].tolist() == ["2024-09-30 (META)", "2026-03-31 (META)"]
     assert (b2["threshold"] == B2_THRESHOLD).all()
     assert [c["claim_id"] for c in result.diff["verdicts"]["changes"]] == ["B2"]
-    saved = edition.latest_diff()
-    assert saved == json.loads(edition.to_json(result.diff))
-    text = edition.status_markdown()
+    saved = edition_diff.latest_diff()
+    assert saved == json.loads(edition_diff.to_json(result.diff))
+    text = edition_diff.status_markdown()
     assert text.startswith("**Verdict changes** since the edition of " + previous[:10])
     assert text.index("| B2: ") < text.index("**Latest refresh**")
     import hashlib
 
     manifest = snapshot.manifest()
-    assert manifest["extra_files"][edition.EDITION_FILE] == hashlib.sha256(
-        (data / "snapshot" / edition.EDITION_FILE).read_bytes()).hexdigest()
+    assert manifest["extra_files"][edition_diff.EDITION_FILE] == hashlib.sha256(
+        (data / "snapshot" / edition_diff.EDITION_FILE).read_bytes()).hexdigest()
     snapshot.verify_snapshot()
     assert [s["result"] for s in result.steps] == ["passed"] * 5
     assert result.summary.startswith(f"## Edition {result.edition}: recorded and built")
@@ -298,7 +299,7 @@ def test_a_failed_step_after_the_refresh_puts_everything_back(tmp_path, monkeypa
     """Tests, build, validation or recording fail after the refresh swapped in new data: the snapshot folder
     is back byte for byte, the history is as it was (here: one edition seeded before), no copy is left, and
     the error and the report name the step."""
-    from valuechain_lib import claims
+    from valuechain_lib.claims import ledger as claims
 
     data = _edition_data(tmp_path, monkeypatch, edition_server)
     rec.serve(edition_server)
@@ -310,7 +311,7 @@ def test_a_failed_step_after_the_refresh_puts_everything_back(tmp_path, monkeypa
     elif failing == "build":
         steps["build"] = lambda: 2
     elif failing == "validate":
-        monkeypatch.setattr("valuechain_lib.cli.data_checks", lambda: [("facts.csv", _raise("facts.csv: row 3 is bad"))])
+        monkeypatch.setattr("valuechain_lib.workflows.checks.data_checks", lambda: [("facts.csv", _raise("facts.csv: row 3 is bad"))])
     else:
         monkeypatch.setattr(claims, "current_verdicts", _raise("claim B2: rule exploded"))
     with pytest.raises(edition.EditionError, match=f"edition failed at {failing}") as caught:
@@ -398,7 +399,7 @@ def test_a_real_edition_in_a_scratch_copy(tmp_path):
     import subprocess
     import sys
 
-    from valuechain_lib.book import REPO_ROOT
+    from valuechain_lib.publish.book import REPO_ROOT
 
     copy = tmp_path / "repo"
     files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT,
@@ -410,17 +411,18 @@ def test_a_real_edition_in_a_scratch_copy(tmp_path):
             shutil.copy2(source, copy / name)
     driver = (
         "import datetime, sys\n"
-        "from valuechain_lib import edition, snapshot\n"
-        "from valuechain_lib.refresh import RefreshResult\n"
+        "from valuechain_lib.snapshot import build as snapshot_build, store as snapshot\n"
+        "from valuechain_lib.workflows import edition, edition_diff\n"
+        "from valuechain_lib.workflows.refresh import RefreshResult\n"
         "def restamp():\n"
         "    tables = {name: snapshot.load_table(name) for name in snapshot.TABLE_FILES}\n"
         "    manifest = snapshot.manifest()\n"
         "    previous = manifest['built_at']\n"
         "    manifest['built_at'] = datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')\n"
         "    tables['manifest'] = manifest\n"
-        "    diff = edition.diff_editions(tables, tables, previous_manifest={'built_at': previous},\n"
+        "    diff = edition_diff.diff_editions(tables, tables, previous_manifest={'built_at': previous},\n"
         "                                 new_manifest=manifest)\n"
-        "    target = snapshot.write_snapshot(tables, extra_files={edition.EDITION_FILE: edition.to_json(diff)})\n"
+        "    target = snapshot_build.write_snapshot(tables, extra_files={edition_diff.EDITION_FILE: edition_diff.to_json(diff)})\n"
         "    return RefreshResult(target=target, diff=diff, manifest=manifest, seconds=0.0)\n"
         "result = edition.run_edition(refresher=restamp)\n"
         "print(result.summary)\n"
@@ -444,7 +446,7 @@ def test_the_edition_workflow_runs_the_command_commits_then_publishes():
     commit; the book built by the edition is the one published."""
     import yaml
 
-    from valuechain_lib.book import REPO_ROOT
+    from valuechain_lib.publish.book import REPO_ROOT
 
     flow = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "edition.yml").read_text())
     triggers = flow[True]  # YAML reads the key `on` as true

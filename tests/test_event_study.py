@@ -1,4 +1,4 @@
-"""Event study of capex-guidance days (`valuechain_lib.event_study`, claim B3).
+"""Event study of capex-guidance days (`valuechain_lib.analyses.guidance_days`, claim B3).
 
 Synthetic price series with a known injected abnormal return, a market model with a known beta,
 t and sign tests on inputs whose p-values have closed forms, the dating and grouping rules on
@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from valuechain_lib import claims
-from valuechain_lib import event_study as es
+from valuechain_lib.analyses import guidance_days as es
+from valuechain_lib.claims import ledger as claims
+from valuechain_lib.claims.verdicts import Verdict
 from valuechain_lib.errors import ValueChainError
-from valuechain_lib.prices import prices, total_return
-from valuechain_lib.verdicts import Verdict
-from valuechain_lib.vintage import as_of
+from valuechain_lib.snapshot.prices import prices, total_return
+from valuechain_lib.snapshot.vintage import as_of
 
 pytestmark = pytest.mark.fast
 
@@ -325,7 +325,7 @@ def test_rule_runs_at_the_essay_date_and_raises_before_any_events():
 def test_ledger_row_uses_the_rule():
     """The B3 ledger row calls verdict_b3 with its params; the measured mean equals numbers['mean_car']."""
     row = claims._row("B3")
-    assert row["rule"] == "valuechain_lib.event_study:verdict_b3"
+    assert row["rule"] == "valuechain_lib.analyses.guidance_days:verdict_b3"
     v = claims.evaluate(row)
     assert v.measured == v.numbers["mean_car"]
     assert v.unit == "percent return"

@@ -1,4 +1,4 @@
-"""The curated facts table (`valuechain_lib.facts`): validation, labels, segment series, spot checks."""
+"""The curated facts table (`valuechain_lib.snapshot.facts`): validation, labels, segment series, spot checks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from valuechain_lib.errors import ValueChainError
-from valuechain_lib.facts import (
+from valuechain_lib.paths import DEFAULT_DATA_DIR
+from valuechain_lib.snapshot.facts import (
     COLUMNS,
     FactsError,
     facts,
@@ -17,7 +18,6 @@ from valuechain_lib.facts import (
     segment_series,
     validate_facts,
 )
-from valuechain_lib.paths import DEFAULT_DATA_DIR
 
 pytestmark = pytest.mark.fast
 

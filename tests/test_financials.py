@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import valuechain_lib as vc
-from valuechain_lib.standardize import latest_filed
+from valuechain_lib.snapshot.standardize import latest_filed
 
 
 @pytest.mark.fast

@@ -1,4 +1,4 @@
-"""Follow the money (`valuechain_lib.flows`, claim B2).
+"""Follow the money (`valuechain_lib.analyses.follow_the_money`, claim B2).
 
 The numbers behind the chapter's pictures, checked against sums computed here from `financials` and
 the facts table, and against hand-worked values.
@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from valuechain_lib import flows
-from valuechain_lib.facts import facts
-from valuechain_lib.financials import financials
+from valuechain_lib.analyses import follow_the_money as flows
+from valuechain_lib.snapshot.facts import facts
+from valuechain_lib.snapshot.financials import financials
 
 pytestmark = pytest.mark.fast
 
@@ -265,7 +265,7 @@ def test_tsmc_reported_after_pairs_twd_with_its_own_translation():
 def test_tsmc_revenue_keeps_the_filed_series_apart(money):
     """The filed rows are TSMC's 20-F years (FY2024 = the TWD revenue in `spenders_to_suppliers`); the later
     figures come after the last filed period, under the reported-after label, and no row adds them up."""
-    from valuechain_lib.reported_after import LABEL
+    from valuechain_lib.snapshot.reported_after import LABEL
 
     rows = flows.tsmc_revenue(start_year=2019)
     filed = rows[rows["status"] == flows.FILED_LABEL]

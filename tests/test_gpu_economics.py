@@ -1,4 +1,4 @@
-"""GPU-rental unit economics (`valuechain_lib.gpu_economics`, claims A1 and A2).
+"""GPU-rental unit economics (`valuechain_lib.models.gpu_economics`, claims A1 and A2).
 
 Formulas on hand-worked values; monotonicity of the margin in utilization and useful life; the
 calibration reproducing the reported ~14% (F03) and ~7% after the left-out depreciation (F06); the
@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from valuechain_lib import gpu_economics as g
 from valuechain_lib.errors import ValueChainError
-from valuechain_lib.facts import facts
+from valuechain_lib.models import gpu_economics as g
 from valuechain_lib.paths import DEFAULT_DATA_DIR
-from valuechain_lib.vintage import as_of
+from valuechain_lib.snapshot.facts import facts
+from valuechain_lib.snapshot.vintage import as_of
 
 pytestmark = pytest.mark.fast
 

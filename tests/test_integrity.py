@@ -24,8 +24,10 @@ import pytest
 from browser_tools import REPO_ROOT
 
 import valuechain_lib as vl
-from valuechain_lib import book, snapshot
 from valuechain_lib.errors import SnapshotError
+from valuechain_lib.publish import book
+from valuechain_lib.snapshot import build as snapshot_build
+from valuechain_lib.snapshot import store as snapshot
 
 # A fresh clone has no environments, build output or caches.
 LEFT_OUT = shutil.ignore_patterns(".venv", "venv", "_build", ".git", ".pytest_cache", ".ruff_cache",
@@ -67,7 +69,7 @@ def test_a_kernel_of_a_second_clone_imports_that_clones_library(tmp_path):
     shutil.copytree(REPO_ROOT / "valuechain_lib", clone / "valuechain_lib", ignore=LEFT_OUT)
     (clone / "chapters").mkdir()
     given = subprocess.run(
-        [sys.executable, "-c", "import json; from valuechain_lib import book; print(json.dumps(book.build_environment()))"],
+        [sys.executable, "-c", "import json; from valuechain_lib.publish import book; print(json.dumps(book.build_environment()))"],
         cwd=clone, env=_environment_without_this_repository(), capture_output=True, text=True, check=True)
     kernel_env = json.loads(given.stdout.strip().splitlines()[-1])
     probe = ("import valuechain_lib; from valuechain_lib.paths import data_dir; "
@@ -191,7 +193,7 @@ def test_the_snapshot_command_rebuilds_over_an_edited_snapshot(data_copy):
     _edit_first_value(data_copy / "snapshot" / "financials.csv")
     with pytest.raises(SnapshotError):
         vl.load_table("financials")
-    snapshot.write_snapshot(tables)
+    snapshot_build.write_snapshot(tables)
     snapshot.load_table.cache_clear()
     assert snapshot.verify_snapshot()
     import pandas.testing as pdt

@@ -1,4 +1,4 @@
-"""Margins by company, the profit pool by layer and the hourglass (`valuechain_lib.margins`, claims A3, A8).
+"""Margins by company, the profit pool by layer and the hourglass (`valuechain_lib.analyses.hourglass`, claims A3, A8).
 
 `complete_panel`, `common_window` and `model_owner_figures` on hand-made tables; `layer_pool`,
 `company_margins` and `hourglass` on the committed snapshot and facts table, checked against figures
@@ -14,10 +14,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from valuechain_lib import facts as facts_module
-from valuechain_lib.charts import company_colors
-from valuechain_lib.errors import ValueChainError
-from valuechain_lib.financials import financials
-from valuechain_lib.margins import (
+from valuechain_lib.analyses.hourglass import (
     SEGMENT_COMPANIES,
     common_quarter_margins,
     common_window,
@@ -30,8 +27,11 @@ from valuechain_lib.margins import (
     nvidia_verdict,
     verdict_a8,
 )
+from valuechain_lib.errors import ValueChainError
 from valuechain_lib.paths import DEFAULT_DATA_DIR
-from valuechain_lib.vintage import as_of
+from valuechain_lib.publish.charts import company_colors
+from valuechain_lib.snapshot.financials import financials
+from valuechain_lib.snapshot.vintage import as_of
 
 pytestmark = pytest.mark.fast
 
@@ -282,7 +282,7 @@ def test_nvidia_verdict_on_snapshot_follows_rule(margins):
 
 @pytest.mark.fast
 def test_pooled_tickers_lists_each_company_once():
-    from valuechain_lib.margins import pooled_tickers
+    from valuechain_lib.analyses.hourglass import pooled_tickers
 
     pool = pd.DataFrame({"companies": ["AMD, NVDA", "AMD, NVDA", "MSFT", None]})
     assert pooled_tickers(pool) == ["AMD", "MSFT", "NVDA"]
@@ -528,8 +528,8 @@ def test_every_segment_maps_to_a_company_with_a_colour():
 def test_mark_after_snapshot_flags_only_later_periods():
     """AMZN filed to 2026-03-31: its 2026-06-30 point is after the snapshot, 2026-03-31 is not; GOOGL filed to
     2026-06-30: its 2026-06-30 point is not; a company with no filed quarter is never flagged."""
-    from valuechain_lib.margins import mark_after_snapshot
-    from valuechain_lib.reported_after import LABEL
+    from valuechain_lib.analyses.hourglass import mark_after_snapshot
+    from valuechain_lib.snapshot.reported_after import LABEL
 
     rows = pd.DataFrame({"period_end": pd.to_datetime(["2026-03-31", "2026-06-30", "2026-06-30", "2026-06-30"])})
     company = pd.Series(["AMZN", "AMZN", "GOOGL", "XYZ"])
@@ -542,7 +542,7 @@ def test_mark_after_snapshot_flags_only_later_periods():
 def test_segment_points_mark_aws_second_quarter_2026_only():
     """AWS 2026-Q2 (F185a/b) ends after Amazon's last filed quarter (2026-03-31) and is marked; Google Cloud's
     2026-Q2 (F199a/b) comes from the 10-Q for the quarter to 2026-06-30, which the snapshot files, so it is not."""
-    from valuechain_lib.margins import segment_margin_points
+    from valuechain_lib.analyses.hourglass import segment_margin_points
 
     points = _committed(segment_margin_points)
     later = points[points["after_snapshot"]]
@@ -555,7 +555,7 @@ def test_segment_points_mark_aws_second_quarter_2026_only():
 def test_latest_cloud_window_matches_the_hourglass_context_row(hourglass_now):
     """The quarters `latest_cloud_window` returns are those of the "cloud_latest" row (same label), and its
     AWS 2026-Q2 quarter is the one flagged as reported after the snapshot."""
-    from valuechain_lib.margins import latest_cloud_window, window_label
+    from valuechain_lib.analyses.hourglass import latest_cloud_window, window_label
 
     window = _committed(latest_cloud_window)
     row = hourglass_now.layers.set_index("group").loc["cloud_latest"]
@@ -566,7 +566,7 @@ def test_latest_cloud_window_matches_the_hourglass_context_row(hourglass_now):
 def test_pooled_period_ends_are_each_company_own(pool_and_excluded):
     """Calendar 2026 Q1 ends, company by company: Nvidia's quarter to 2026-04-26, Oracle's to 2026-02-28, Amazon's
     to 2026-03-31 (the snapshot's filings); the pool's period_end is the latest of its layer's."""
-    from valuechain_lib.margins import pooled_period_ends
+    from valuechain_lib.analyses.hourglass import pooled_period_ends
 
     pool, _ = pool_and_excluded
     ends = _committed(pooled_period_ends, pool)

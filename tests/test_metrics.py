@@ -1,4 +1,4 @@
-"""Metric formulas (`valuechain_lib.metrics`) on tiny hand-worked Series; zero or missing denominators give NaN."""
+"""Metric formulas (`valuechain_lib.calc.metrics`) on tiny hand-worked Series; zero or missing denominators give NaN."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Neoclouds against the hyperscalers (`valuechain_lib.neoclouds`, claims A6, B10).
+"""Neoclouds against the hyperscalers (`valuechain_lib.analyses.neocloud_play`, claims A6, B10).
 
 Hand-worked metric values (depreciation-adjusted gross margin, year-on-year growth), the facts
 layer on tiny hand-made facts frames, the snapshot layer checked against CoreWeave's published
@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from valuechain_lib import claims
-from valuechain_lib import neoclouds as nc
-from valuechain_lib.financials import financials
+from valuechain_lib.analyses import neocloud_play as nc
+from valuechain_lib.claims import ledger as claims
+from valuechain_lib.snapshot.financials import financials
 
 pytestmark = pytest.mark.fast
 

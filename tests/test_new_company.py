@@ -19,19 +19,13 @@ import pytest
 from pandas.testing import assert_frame_equal
 from recorded_responses import rec
 
-from valuechain_lib import aggregate, capex, margins, snapshot
+from valuechain_lib import aggregate
+from valuechain_lib.analyses import capex_vs_cash as capex
+from valuechain_lib.analyses import hourglass as margins
 from valuechain_lib.errors import SourceFileError
-from valuechain_lib.financials import financials
-from valuechain_lib.refresh import RefreshError, new_price_series, refresh
-from valuechain_lib.sec_client import (
-    EntityMismatchError,
-    SecClient,
-    Settings,
-    fetch_all,
-    normalised_name,
-    same_entity,
-)
-from valuechain_lib.universe import (
+from valuechain_lib.snapshot import store as snapshot
+from valuechain_lib.snapshot.financials import financials
+from valuechain_lib.snapshot.universe import (
     NOT_YET_FETCHED,
     NotYetFetchedError,
     check_rows,
@@ -41,6 +35,15 @@ from valuechain_lib.universe import (
     snapshot_cik,
     universe,
 )
+from valuechain_lib.sources.sec_client import (
+    EntityMismatchError,
+    SecClient,
+    Settings,
+    fetch_all,
+    normalised_name,
+    same_entity,
+)
+from valuechain_lib.workflows.refresh import RefreshError, new_price_series, refresh
 
 TODAY = "2026-09-29"  # the recorded prices end 2026-09-28
 

@@ -1,4 +1,4 @@
-"""Fiscal and calendar labels of period ends (`valuechain_lib.periods`), checked against hand-worked dates."""
+"""Fiscal and calendar labels of period ends (`valuechain_lib.calc.periods`), checked against hand-worked dates."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from valuechain_lib.errors import PeriodError
-from valuechain_lib.periods import (
+from valuechain_lib.calc.periods import (
     calendar_quarter,
     calendar_year_of_fiscal_year,
     classify_periods,
@@ -19,6 +18,7 @@ from valuechain_lib.periods import (
     quarters_spanned,
     snap_to_month_end,
 )
+from valuechain_lib.errors import PeriodError
 
 
 def _dates(*values) -> pd.Series:
@@ -274,7 +274,7 @@ def test_property_four_fiscal_quarters_four_calendar_quarters(year, fy_end_month
 @pytest.mark.fast
 def test_calendar_quarter_end():
     """Last day of each calendar quarter, leap year included."""
-    from valuechain_lib.periods import calendar_quarter_end
+    from valuechain_lib.calc.periods import calendar_quarter_end
 
     got = calendar_quarter_end(pd.Series([2024, 2025, 2026]), pd.Series([1, 4, 2]))
     assert got.strftime("%Y-%m-%d").tolist() == ["2024-03-31", "2025-12-31", "2026-06-30"]

@@ -9,8 +9,9 @@ import pytest
 from recorded_responses import rec
 
 from valuechain_lib.errors import SourceFileError
-from valuechain_lib.price_client import fetch_prices, split_download
-from valuechain_lib.prices import COLUMNS, extend_on_returns, read_prices_csv
+from valuechain_lib.snapshot.price_table import COLUMNS, read_prices_csv
+from valuechain_lib.snapshot.prices import extend_on_returns
+from valuechain_lib.sources.price_client import fetch_prices, split_download
 
 pytestmark = pytest.mark.network
 TICKERS = ["NVDA", "META", "SPY"]

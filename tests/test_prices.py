@@ -1,4 +1,4 @@
-"""Tests of valuechain_lib.prices on a hand-made mini raw folder (tests/data/prices) and, once, on the
+"""Tests of valuechain_lib.snapshot.prices on a hand-made mini raw folder (tests/data/prices) and, once, on the
 real raw folder. Every expected number is worked by hand in the docstring of its test."""
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pandas.testing import assert_frame_equal
 
 from valuechain_lib.errors import SnapshotError, SourceFileError, UnknownTickerError
 from valuechain_lib.paths import DEFAULT_DATA_DIR, raw_data_dir
-from valuechain_lib.snapshot import load_table
+from valuechain_lib.snapshot.store import load_table
 
-# ``valuechain_lib.prices`` the attribute is the `prices` function (re-exported by __init__), so
+# ``valuechain_lib.snapshot.prices`` the attribute is the `prices` function (re-exported by __init__), so
 # fetch the module itself from the import system.
-P = importlib.import_module("valuechain_lib.prices")
+P = importlib.import_module("valuechain_lib.snapshot.prices")
 FIXTURE = Path(__file__).parent / "data" / "prices"
 START = "2026-05-26"
 

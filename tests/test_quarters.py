@@ -1,4 +1,4 @@
-"""Discrete quarters, fiscal years and TTM from reported periods (`valuechain_lib.quarters.tidy_periods`).
+"""Discrete quarters, fiscal years and TTM from reported periods (`valuechain_lib.snapshot.quarters.tidy_periods`).
 
 A fake company ACME (December fiscal year, calendar months) reports hand-chosen figures; every
 expected quarter below is worked by hand from them.
@@ -17,10 +17,10 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from valuechain_lib.quarters import TIDY_COLUMNS, tidy_periods
-from valuechain_lib.sec import read_company
-from valuechain_lib.standardize import REPORTED_COLUMNS, standardize_company
-from valuechain_lib.universe import company
+from valuechain_lib.snapshot.quarters import TIDY_COLUMNS, tidy_periods
+from valuechain_lib.snapshot.standardize import REPORTED_COLUMNS, standardize_company
+from valuechain_lib.snapshot.universe import company
+from valuechain_lib.sources.sec import read_company
 
 KINDS = {"revenue": "flow", "capex": "flow", "cash": "stock"}
 _TAGS = {"revenue": "Revenues", "capex": "PaymentsToAcquirePropertyPlantAndEquipment",

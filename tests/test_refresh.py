@@ -17,11 +17,13 @@ import pytest
 from recorded_responses import rec
 from werkzeug import Response
 
-from valuechain_lib import cli, snapshot
+from valuechain_lib import cli
 from valuechain_lib.errors import SnapshotError
 from valuechain_lib.paths import DEFAULT_DATA_DIR
-from valuechain_lib.refresh import RefreshError, refresh
-from valuechain_lib.sec_client import IdentityError
+from valuechain_lib.snapshot import build as snapshot_build
+from valuechain_lib.snapshot import store as snapshot
+from valuechain_lib.sources.sec_client import IdentityError
+from valuechain_lib.workflows.refresh import RefreshError, refresh
 
 pytestmark = [pytest.mark.network, pytest.mark.allow_hosts(["127.0.0.1"])]
 TODAY = "2026-09-29"  # the recorded prices end 2026-09-28
@@ -205,7 +207,7 @@ def test_missing_identity_fails_before_any_request(data, server, monkeypatch):
 def test_interrupted_while_writing_the_tables_leaves_the_snapshot_intact(data, server, monkeypatch, interrupt):
     rec.serve(server)
     before = rec.digests(data)
-    calls, real_write = [], snapshot._write_table
+    calls, real_write = [], snapshot_build._write_table
 
     def failing_write(frame, path):
         calls.append(path.name)
@@ -213,7 +215,7 @@ def test_interrupted_while_writing_the_tables_leaves_the_snapshot_intact(data, s
             raise interrupt
         real_write(frame, path)
 
-    monkeypatch.setattr(snapshot, "_write_table", failing_write)
+    monkeypatch.setattr(snapshot_build, "_write_table", failing_write)
     with pytest.raises(type(interrupt)):
         _run()
     assert len(calls) == 3
@@ -284,7 +286,7 @@ def test_cli_offline_exit_code_and_message(data, monkeypatch, capsys):
     srv.stop()
     monkeypatch.setenv("VALUECHAIN_SEC_BASE_URL", url)
     before = rec.digests(data)
-    import valuechain_lib.refresh as refresh_module
+    import valuechain_lib.workflows.refresh as refresh_module
 
     real = refresh_module.refresh
     monkeypatch.setattr(refresh_module, "refresh", lambda **kw: real(

@@ -1,4 +1,4 @@
-"""GPU rental prices against the model break-even (`valuechain_lib.rental_prices`, claim A1).
+"""GPU rental prices against the model break-even (`valuechain_lib.analyses.gpu_rental_prices`, claim A1).
 
 Known answers: the generation of named facts rows (read off their text by hand); every point keeps
 its fact_id, kind and confidence from the facts table; the break-even equals
@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from valuechain_lib import gpu_economics as g
-from valuechain_lib import rental_prices as rp
-from valuechain_lib.facts import facts
+from valuechain_lib.analyses import gpu_rental_prices as rp
+from valuechain_lib.models import gpu_economics as g
 from valuechain_lib.paths import DEFAULT_DATA_DIR
+from valuechain_lib.snapshot.facts import facts
 
 pytestmark = pytest.mark.fast
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from valuechain_lib import reported_after as ra
+from valuechain_lib.snapshot import reported_after as ra
 
 pytestmark = pytest.mark.fast
 

@@ -1,4 +1,4 @@
-"""Share-price gains by company and layer (`valuechain_lib.returns`, claim B1).
+"""Share-price gains by company and layer (`valuechain_lib.analyses.upstream_gains`, claim B1).
 
 `gains` on the committed price snapshot, checked against returns computed here from the raw
 closes of `prices`; the B1 rule (`score_b1`) on synthetic return tables worked out by hand, and
@@ -14,9 +14,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from valuechain_lib.paths import DEFAULT_DATA_DIR
-from valuechain_lib.prices import price_return, prices
-from valuechain_lib.returns import (
+from valuechain_lib.analyses.upstream_gains import (
     PriceWindowError,
     check_window,
     gains,
@@ -25,8 +23,10 @@ from valuechain_lib.returns import (
     upstream_vs_benchmark,
     verdict_b1,
 )
-from valuechain_lib.universe import universe
-from valuechain_lib.vintage import as_of
+from valuechain_lib.paths import DEFAULT_DATA_DIR
+from valuechain_lib.snapshot.prices import price_return, prices
+from valuechain_lib.snapshot.universe import universe
+from valuechain_lib.snapshot.vintage import as_of
 
 pytestmark = pytest.mark.fast
 

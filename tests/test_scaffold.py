@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from valuechain_lib import claims, scaffold
-from valuechain_lib.scaffold import REPO_ROOT, ScaffoldError, new_chapter, slugify
-from valuechain_lib.verdicts import Verdict
+from valuechain_lib.claims import ledger as claims
+from valuechain_lib.claims.verdicts import Verdict
+from valuechain_lib.publish import scaffold
+from valuechain_lib.publish.scaffold import REPO_ROOT, ScaffoldError, new_chapter, slugify
 
 TITLE, SLUG = "Memory is the new bottleneck", "memory_is_the_new_bottleneck"
 CLAIM = "HBM suppliers capture the margin GPU makers had"

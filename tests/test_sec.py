@@ -1,4 +1,4 @@
-"""Readers of SEC fact files (`valuechain_lib.sec`): layouts read, and errors that name file, company and field.
+"""Readers of SEC fact files (`valuechain_lib.sources.sec`): layouts read, and errors that name file, company and field.
 
 Inputs are tiny documents written to ``tmp_path`` in SEC's companyfacts layout, the trimmed wrapper
 layout, the single-concept layout and the third-party flujo layout.
@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 
 from valuechain_lib.errors import SourceFileError, UnknownMetricError, UnknownTickerError
-from valuechain_lib.sec import (
+from valuechain_lib.snapshot.standardize import check_metric
+from valuechain_lib.snapshot.universe import check_tickers, company, universe
+from valuechain_lib.sources.sec import (
     RAW_COLUMNS,
     SOURCE_COMPANYFACTS,
     SOURCE_FLUJO,
@@ -23,8 +25,6 @@ from valuechain_lib.sec import (
     read_flujo,
     source_files,
 )
-from valuechain_lib.standardize import check_metric
-from valuechain_lib.universe import check_tickers, company, universe
 
 NVDA_CIK = 1045810
 # Two real NVDA facts (FY2027 Q1 revenue, 10-Q 0001045810-26-000052).

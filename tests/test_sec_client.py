@@ -12,7 +12,14 @@ import pytest
 from recorded_responses import rec
 from werkzeug import Response
 
-from valuechain_lib.sec_client import FetchError, IdentityError, NetworkError, SecClient, Settings, fetch_all
+from valuechain_lib.sources.sec_client import (
+    FetchError,
+    IdentityError,
+    NetworkError,
+    SecClient,
+    Settings,
+    fetch_all,
+)
 
 pytestmark = [pytest.mark.network, pytest.mark.allow_hosts(["127.0.0.1"])]
 COMPANIES = pd.DataFrame({"ticker": ["NVDA", "META"], "cik": [1045810, 1326801]})

@@ -16,9 +16,10 @@ import pytest
 from recorded_responses import rec
 
 import valuechain_lib as vl
-from valuechain_lib import snapshot
 from valuechain_lib.errors import SnapshotError
 from valuechain_lib.paths import DEFAULT_DATA_DIR
+from valuechain_lib.snapshot import build as snapshot_build
+from valuechain_lib.snapshot import store as snapshot
 
 KEY = ["ticker", "metric", "freq", "fiscal_year", "fiscal_period"]
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -168,7 +169,7 @@ def test_failed_table_write_leaves_previous_snapshot_intact(data_copy, monkeypat
     before = rec.digests(data_copy / "snapshot")
     tables = _current_tables()
     calls = []
-    real_write = snapshot._write_table
+    real_write = snapshot_build._write_table
 
     def failing_write(frame, path):
         calls.append(path.name)
@@ -176,9 +177,9 @@ def test_failed_table_write_leaves_previous_snapshot_intact(data_copy, monkeypat
             raise OSError("disk full (simulated) while writing the third table")
         real_write(frame, path)
 
-    monkeypatch.setattr(snapshot, "_write_table", failing_write)
+    monkeypatch.setattr(snapshot_build, "_write_table", failing_write)
     with pytest.raises(OSError, match="simulated"):
-        snapshot.write_snapshot(tables)
+        snapshot_build.write_snapshot(tables)
     assert len(calls) == 3
     assert rec.digests(data_copy / "snapshot") == before
     assert _no_staging_left(data_copy)
@@ -193,9 +194,9 @@ def test_failed_swap_leaves_previous_snapshot_intact(data_copy, monkeypatch):
     def failing_swap(staging, target):
         raise OSError("rename failed (simulated)")
 
-    monkeypatch.setattr(snapshot, "_swap_in", failing_swap)
+    monkeypatch.setattr(snapshot_build, "_swap_in", failing_swap)
     with pytest.raises(OSError, match="simulated"):
-        snapshot.write_snapshot(tables)
+        snapshot_build.write_snapshot(tables)
     assert rec.digests(data_copy / "snapshot") == before
     assert _no_staging_left(data_copy)
 
@@ -208,7 +209,7 @@ def test_rejected_snapshot_leaves_previous_snapshot_intact(data_copy):
     tables["financials"] = pd.concat([fin, fin[(fin["ticker"] == "NVDA") & (fin["metric"] == "revenue")].head(1)],
                                      ignore_index=True)
     with pytest.raises(SnapshotError, match="duplicate period NVDA revenue"):
-        snapshot.write_snapshot(tables)
+        snapshot_build.write_snapshot(tables)
     assert rec.digests(data_copy / "snapshot") == before
     assert _no_staging_left(data_copy)
 
@@ -216,7 +217,7 @@ def test_rejected_snapshot_leaves_previous_snapshot_intact(data_copy):
 @pytest.mark.slow
 def test_successful_rewrite_round_trips(data_copy):
     tables = _current_tables()
-    snapshot.write_snapshot(tables)
+    snapshot_build.write_snapshot(tables)
     assert _no_staging_left(data_copy)
     assert not (data_copy / "snapshot.previous").exists()
     snapshot.load_table.cache_clear()
@@ -266,7 +267,7 @@ def _previous(tables):
 
 @pytest.mark.fast
 def test_validate_accepts_the_committed_snapshot(valid_tables):
-    snapshot.validate(valid_tables, _previous(valid_tables))
+    snapshot_build.validate(valid_tables, _previous(valid_tables))
 
 
 @pytest.mark.fast
@@ -274,7 +275,7 @@ def test_validate_refuses_a_lost_company(valid_tables):
     new = dict(valid_tables)
     new["financials"] = valid_tables["financials"][valid_tables["financials"]["ticker"] != "AMD"]
     with pytest.raises(SnapshotError, match=r"companies lost.*AMD"):
-        snapshot.validate(new, _previous(valid_tables))
+        snapshot_build.validate(new, _previous(valid_tables))
 
 
 @pytest.mark.fast
@@ -286,7 +287,7 @@ def test_validate_refuses_a_vanished_metric(valid_tables):
     fin.loc[gone, "missing_reason"] = "simulated: tag no longer mapped"
     new["financials"] = fin
     with pytest.raises(SnapshotError, match=r"metrics that had values.*'META', 'capex'"):
-        snapshot.validate(new, _previous(valid_tables))
+        snapshot_build.validate(new, _previous(valid_tables))
 
 
 @pytest.mark.fast
@@ -299,7 +300,7 @@ def test_validate_refuses_a_value_missing_without_reason(valid_tables):
     fin.loc[row, "value"] = np.nan
     new["financials"] = fin
     with pytest.raises(SnapshotError, match=r"AVGO revenue FY2025 FY is missing without a reason"):
-        snapshot.validate(new)
+        snapshot_build.validate(new)
 
 
 @pytest.mark.fast
@@ -310,4 +311,4 @@ def test_validate_refuses_a_duplicate_period(valid_tables):
     new["financials"] = pd.concat([fin, extra], ignore_index=True)
     year, period = extra.iloc[0]["fiscal_year"], extra.iloc[0]["fiscal_period"]
     with pytest.raises(SnapshotError, match=rf"duplicate period CRM net_income Q FY{year} {period}"):
-        snapshot.validate(new)
+        snapshot_build.validate(new)

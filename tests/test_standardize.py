@@ -1,4 +1,4 @@
-"""From raw facts to one value per period (`valuechain_lib.standardize.standardize_company`).
+"""From raw facts to one value per period (`valuechain_lib.snapshot.standardize.standardize_company`).
 
 Each test writes a tiny companyfacts document to ``tmp_path``, reads it with `read_companyfacts`,
 and checks one rule: signs, filing conflicts, restatements, tag priority, fy/fp ignored, duration
@@ -13,9 +13,14 @@ import pandas as pd
 import pytest
 
 from valuechain_lib.errors import FilingConflictError, SignConventionError
-from valuechain_lib.sec import read_companyfacts
-from valuechain_lib.standardize import REPORTED_COLUMNS, RESTATEMENT_COLUMNS, standardize_company, tags_for
-from valuechain_lib.universe import company
+from valuechain_lib.snapshot.standardize import (
+    REPORTED_COLUMNS,
+    RESTATEMENT_COLUMNS,
+    standardize_company,
+    tags_for,
+)
+from valuechain_lib.snapshot.universe import company
+from valuechain_lib.sources.sec import read_companyfacts
 
 PPE = "PaymentsToAcquirePropertyPlantAndEquipment"
 PRODUCTIVE = "PaymentsToAcquireProductiveAssets"

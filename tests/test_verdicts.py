@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from valuechain_lib.verdicts import (
+from valuechain_lib.claims.verdicts import (
     Verdict,
     at_least,
     count_of,

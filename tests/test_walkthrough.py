@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from test_scaffold import _without_forks  # tests/ is on sys.path beside its conftest
 
-from valuechain_lib import claims
-from valuechain_lib.scaffold import REPO_ROOT
+from valuechain_lib.claims import ledger as claims
+from valuechain_lib.publish.scaffold import REPO_ROOT
 
 SECTION = "## Forking a thesis: a walk-through"
 GUARD = "VALUECHAIN_WALKTHROUGH"

@@ -9,11 +9,11 @@ The public API the chapters use:
 - `aggregate` — calendar-aligned sums and the profit pool by layer.
 """
 
-__version__ = "0.1.0"
-
-from . import aggregate, facts, metrics, vintage
-from .aggregate import calendar_sum, profit_pool
-from .errors import (
+from valuechain_lib._version import __version__
+from valuechain_lib.calc import aggregate, metrics
+from valuechain_lib.calc.aggregate import calendar_sum, profit_pool
+from valuechain_lib.calc.metrics import compute
+from valuechain_lib.errors import (
     CurrencyError,
     FilingConflictError,
     PeriodError,
@@ -24,15 +24,16 @@ from .errors import (
     UnknownTickerError,
     ValueChainError,
 )
-from .financials import financials, series
-from .metrics import compute
-from .prices import prices
-from .snapshot import load_table, manifest
-from .universe import universe
+from valuechain_lib.snapshot import facts, reported_after, vintage
+from valuechain_lib.snapshot.financials import financials, series
+from valuechain_lib.snapshot.prices import prices
+from valuechain_lib.snapshot.store import load_table, manifest
+from valuechain_lib.snapshot.universe import universe
 
 __all__ = [
+    "__version__",
     "CurrencyError", "FilingConflictError", "PeriodError", "SignConventionError", "SnapshotError",
     "SourceFileError", "UnknownMetricError", "UnknownTickerError", "ValueChainError",
     "aggregate", "calendar_sum", "compute", "facts", "financials", "load_table", "manifest", "metrics", "prices",
-    "profit_pool", "series", "universe", "vintage",
+    "profit_pool", "reported_after", "series", "universe", "vintage",
 ]

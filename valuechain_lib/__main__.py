@@ -1,5 +1,5 @@
 """``python -m valuechain_lib``: the project's command line (see `valuechain_lib.cli`)."""
 
-from .cli import main
+from valuechain_lib.cli import main
 
 raise SystemExit(main())

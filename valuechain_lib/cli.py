@@ -19,12 +19,12 @@ import re
 import sys
 import time
 import types
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from .errors import ValueChainError
+from valuechain_lib.errors import ValueChainError
+from valuechain_lib.workflows.checks import data_checks
 
 #: Exit codes: a problem the user can fix (bad file or argument), and an interrupt (128 + SIGINT).
 EXIT_ERROR, EXIT_INTERRUPTED = 2, 130
@@ -33,12 +33,12 @@ EXIT_ERROR, EXIT_INTERRUPTED = 2, 130
 def _cmd_snapshot(args) -> int:
     from tqdm import tqdm
 
-    from .paths import raw_data_dir
-    from .snapshot import build_snapshot, write_snapshot
+    from valuechain_lib.paths import raw_data_dir
+    from valuechain_lib.snapshot.build import build_snapshot, write_snapshot
 
     raw = args.source or raw_data_dir()
     started = time.perf_counter()
-    from .universe import universe
+    from valuechain_lib.snapshot.universe import universe
 
     total = int(universe()["sec_source"].notna().sum())
     with tqdm(desc="SEC companies", unit="co", total=total, disable=args.quiet) as bar:
@@ -56,10 +56,10 @@ def _cmd_snapshot(args) -> int:
 
 def summary_table() -> pd.DataFrame:
     """One row per company with SEC data: layer, latest period, latest fiscal year's capex / OCF."""
-    from .financials import financials
-    from .metrics import compute
-    from .snapshot import manifest
-    from .universe import universe
+    from valuechain_lib.calc.metrics import compute
+    from valuechain_lib.snapshot.financials import financials
+    from valuechain_lib.snapshot.store import manifest
+    from valuechain_lib.snapshot.universe import universe
 
     years = compute(financials(freq="FY"), ["capex_to_ocf"]).reset_index().dropna(subset=["capex_to_ocf"])
     years = years.sort_values("period_end").groupby("ticker").tail(1).set_index("ticker")
@@ -78,7 +78,7 @@ def summary_table() -> pd.DataFrame:
 
 
 def _cmd_summary(args) -> int:
-    from .snapshot import manifest
+    from valuechain_lib.snapshot.store import manifest
 
     m = manifest()
     table = summary_table()
@@ -88,49 +88,10 @@ def _cmd_summary(args) -> int:
     return 0
 
 
-def data_checks() -> list[tuple[str, Callable[[], str]]]:
-    """The data files a build reads, each with the function that loads and validates it.
-
-    Returns
-    -------
-    list of (str, callable)
-        A file's name relative to the data folder and a function of no arguments returning a short
-        description of what it holds; each raises a `ValueChainError` on a broken file.
-    """
-    from . import claims, depreciation, gpu_economics, snapshot
-    from .facts import facts
-    from .prices import resolve_price_tickers
-    from .universe import check_snapshot_ciks, lacking_in_snapshot, universe
-
-    def companies() -> str:
-        check_snapshot_ciks()
-        lacking = lacking_in_snapshot()
-        waiting = sorted({t for tickers in lacking.values() for t in tickers})
-        note = f"; not yet fetched: {', '.join(waiting)} (run `python -m valuechain_lib refresh`)" if waiting else ""
-        return f"{len(universe())} companies, CIKs match the snapshot{note}"
-
-    def tables() -> str:
-        files = snapshot.verify_snapshot()
-        rows = sum(len(snapshot.load_table(name)) for name in snapshot.TABLE_FILES)
-        return f"{len(files)} tables match their sha256, {rows:,} rows"
-
-    return [
-        ("universe.csv", companies),
-        ("benchmarks.csv", lambda: f"{len(resolve_price_tickers())} price tickers with benchmarks"),
-        ("snapshot/manifest.json", lambda: f"built {snapshot.manifest()['built_at']}"),
-        ("snapshot/*.csv", tables),
-        ("facts.csv", lambda: f"{len(facts())} facts"),
-        ("essays.csv", lambda: f"{len(claims.essays())} essays"),
-        ("claims.csv", lambda: f"{len(claims.ledger())} claims"),
-        ("gpu_assumptions.csv", lambda: f"{len(gpu_economics.load_assumptions())} assumptions"),
-        ("depreciation_assumptions.csv", lambda: f"{len(depreciation.load_assumptions())} assumptions"),
-    ]
-
-
 def _naming(name: str, message: str) -> str:
     """``message``, prefixed with the data file it concerns unless it already names that file."""
-    from .facts import shown_path
-    from .paths import data_dir
+    from valuechain_lib.paths import data_dir
+    from valuechain_lib.snapshot.facts import shown_path
 
     if Path(name).name.replace("*", "") in message or re.match(r"^\S+\.(csv|json)\b", message):
         return message  # it names its file already (another file than the one being checked, perhaps)
@@ -160,7 +121,7 @@ def _cmd_build(args) -> int:
     The check and the summary read the data folder the pages will read (`book.build_environment`), so a
     broken file stops the build in one line before any page runs.
     """
-    from .book import build, build_environment
+    from valuechain_lib.publish.book import build, build_environment
 
     os.environ["VALUECHAIN_DATA"] = build_environment()["VALUECHAIN_DATA"]
     _cmd_check(argparse.Namespace(quiet=True))
@@ -170,8 +131,8 @@ def _cmd_build(args) -> int:
 
 def _cmd_refresh(args) -> int:
     """Download fresh SEC filings and prices; swap in a validated new edition of the snapshot."""
-    from .edition import render_markdown
-    from .refresh import refresh
+    from valuechain_lib.workflows.edition import render_markdown
+    from valuechain_lib.workflows.refresh import refresh
 
     result = refresh(allow_partial=args.allow_partial, progress=not args.quiet)
     print(f"refreshed {result.target} in {result.seconds:.1f} s")
@@ -186,10 +147,10 @@ def _append_text(path: str | None, text: str) -> None:
 
 
 def _cmd_edition(args) -> int:
-    """Make an edition (`valuechain_lib.edition.run_edition`); with ``--seed``, only record the live
+    """Make an edition (`valuechain_lib.workflows.edition.run_edition`); with ``--seed``, only record the live
     snapshot's verdicts as its edition when the history lacks it."""
-    from .book import build_environment
-    from .edition import EditionError, commit_message, run_edition, seed_history
+    from valuechain_lib.publish.book import build_environment
+    from valuechain_lib.workflows.edition import EditionError, commit_message, run_edition, seed_history
 
     os.environ["VALUECHAIN_DATA"] = build_environment()["VALUECHAIN_DATA"]
     if args.seed:
@@ -212,7 +173,7 @@ def _cmd_edition(args) -> int:
 
 
 def _cmd_new_chapter(args) -> int:
-    from .scaffold import new_chapter
+    from valuechain_lib.publish.scaffold import new_chapter
 
     written = new_chapter(args.title, args.claim_id, args.claim, book_claim=args.book_claim)
     for what, path in written.items():

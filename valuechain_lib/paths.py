@@ -7,9 +7,11 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 MAPPINGS_DIR = PACKAGE_DIR / "mappings"
+#: The repository (a clone) the package sits in.
+REPO_ROOT = PACKAGE_DIR.parent
 
 # The repository's data/ folder; VALUECHAIN_DATA points elsewhere (e.g. a test's tmp dir).
-DEFAULT_DATA_DIR = PACKAGE_DIR.parent / "data"
+DEFAULT_DATA_DIR = REPO_ROOT / "data"
 
 
 def data_dir() -> Path:
@@ -19,4 +21,4 @@ def data_dir() -> Path:
 
 def raw_data_dir() -> Path:
     """Return the raw public files (``../shared/data`` beside the repository unless ``$VALUECHAIN_RAW``)."""
-    return Path(os.environ.get("VALUECHAIN_RAW", PACKAGE_DIR.parent.parent / "shared" / "data"))
+    return Path(os.environ.get("VALUECHAIN_RAW", REPO_ROOT.parent / "shared" / "data"))

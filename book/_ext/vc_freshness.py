@@ -1,7 +1,7 @@
 """Sphinx extension: the status page's "how fresh is the data" table, computed when the book is built.
 
 "Days old" depends on the build date, so it cannot live in an executed (cached) notebook cell: the
-``{vc-freshness}`` directive renders `valuechain_lib.book.freshness` at read time, and the status page
+``{vc-freshness}`` directive renders `valuechain_lib.publish.book.freshness` at read time, and the status page
 is re-read on every build.
 """
 
@@ -15,7 +15,7 @@ class FreshnessDirective(Directive):
     has_content = False
 
     def run(self):
-        from valuechain_lib.book import format_table, freshness
+        from valuechain_lib.publish.book import format_table, freshness
 
         table = freshness()
         shown = format_table(table.rename(columns={

@@ -121,10 +121,12 @@ def build_previous_data_dir(target: Path) -> Path:
 
     The caller must have pointed ``VALUECHAIN_DATA`` at ``target``.
     """
-    from valuechain_lib import snapshot
-    from valuechain_lib.crosschecks import run_all
     from valuechain_lib.paths import DEFAULT_DATA_DIR
-    from valuechain_lib.prices import DIAGNOSTIC_COLUMNS, read_prices_csv
+    from valuechain_lib.snapshot import build as snapshot_build
+    from valuechain_lib.snapshot import store as snapshot
+    from valuechain_lib.snapshot.crosschecks import run_all
+    from valuechain_lib.snapshot.price_table import read_prices_csv
+    from valuechain_lib.snapshot.prices import DIAGNOSTIC_COLUMNS
 
     target.mkdir(parents=True, exist_ok=True)
     universe = pd.read_csv(DEFAULT_DATA_DIR / "universe.csv", dtype=str, keep_default_na=False)
@@ -135,17 +137,17 @@ def build_previous_data_dir(target: Path) -> Path:
     (raw / "sec").mkdir(parents=True, exist_ok=True)
     for ticker in CIKS:
         (raw / "sec" / f"{ticker}.companyfacts.json").write_bytes(body(ticker, "previous"))
-    from valuechain_lib.universe import universe as load_universe
+    from valuechain_lib.snapshot.universe import universe as load_universe
 
     companies = load_universe()
-    built = snapshot.build_financials(raw, companies)
+    built = snapshot_build.build_financials(raw, companies)
     tables = {"financials": built.tidy, "facts_reported": built.reported, "restatements": built.restatements,
               "vintages": built.vintages,
               "crosschecks": run_all(built.reported, built.tidy, built.restatements),
               "prices": read_prices_csv(HERE / "prices" / "previous.csv"),
               "price_diagnostics": pd.DataFrame(columns=list(DIAGNOSTIC_COLUMNS))}
-    tables["manifest"] = snapshot._manifest(raw, companies, tables, built.files)
-    snapshot.write_snapshot(tables, base=target)
+    tables["manifest"] = snapshot_build._manifest(raw, companies, tables, built.files)
+    snapshot_build.write_snapshot(tables, base=target)
     shutil.rmtree(raw)
     snapshot.load_table.cache_clear()
     return target

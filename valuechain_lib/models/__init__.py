@@ -1,0 +1,2 @@
+"""Models with assumptions as data: the GPU rental break-even (`gpu_economics`).
+"""

@@ -1,0 +1,256 @@
+"""Vendored Vega, Vega-Lite and Vega-Embed for the book's charts: one offline bundle, locked to Altair.
+
+The built book must draw its charts with no network, so the three JavaScript libraries are served
+from the book's own static files (``book/_static/vega/``) rather than from a CDN. `write_bundle`
+builds that file with ``vl_convert.javascript_bundle`` for the Vega-Lite version the installed
+Altair expects, wraps it in its own function scope (the raw bundle declares top-level ``const``
+names that would clash with the page's other scripts) and records the versions beside it in
+``vega-versions.json``. `bundle_is_current` tells whether that record still matches the installed
+``altair`` and ``vl-convert-python``; regenerate the bundle after upgrading either of them.
+
+Examples
+--------
+>>> from valuechain_lib.publish import vega_assets
+>>> vega_assets.write_bundle(vega_assets.DEFAULT_DEST_DIR)  # doctest: +SKIP
+>>> vega_assets.bundle_is_current(vega_assets.DEFAULT_DEST_DIR)  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from valuechain_lib.errors import ValueChainError
+from valuechain_lib.paths import PACKAGE_DIR
+
+__all__ = [
+    "BUNDLE_NAME",
+    "DEFAULT_DEST_DIR",
+    "VERSIONS_NAME",
+    "VegaAssetError",
+    "bundle_is_current",
+    "bundle_status",
+    "expected_versions",
+    "read_versions",
+    "write_bundle",
+]
+
+BUNDLE_NAME = "vega-bundle.js"
+VERSIONS_NAME = "vega-versions.json"
+# The committed copy: book/_static/vega/ under the repository root.
+DEFAULT_DEST_DIR = PACKAGE_DIR.parent / "book" / "_static" / "vega"
+
+# Wrapper around the raw ES-module bundle. "use strict" keeps module semantics in a classic
+# script. The bundle's last line assigns window.vegaEmbed (and null to window.vega / window.vegaLite).
+_IIFE_OPEN = '(function () {\n"use strict";\n'
+_IIFE_CLOSE = "\n})();\n"
+
+
+class VegaAssetError(ValueChainError):
+    """The vendored Vega bundle cannot be built for, or does not match, the installed Altair."""
+
+
+def _dist_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError as exc:  # pragma: no cover - both are requirements
+        raise VegaAssetError(f"{name} is not installed; it is needed for the chart bundle") from exc
+
+
+def vl_major_minor(version: str) -> str:
+    """The ``major.minor`` of a Vega-Lite version string (``v6.4.1`` → ``6.4``)."""
+    match = re.match(r"v?(\d+)\.(\d+)", version)
+    if not match:
+        raise VegaAssetError(f"cannot read a major.minor Vega-Lite version from {version!r}")
+    return f"{match.group(1)}.{match.group(2)}"
+
+
+def expected_versions() -> dict[str, Any]:
+    """Return what the installed Altair and vl-convert say the bundle should contain.
+
+    Returns
+    -------
+    dict
+        ``altair`` and ``vl-convert-python`` (distribution versions), ``vl_version`` (the
+        Vega-Lite major.minor passed to ``vl_convert.javascript_bundle``), ``vega`` and
+        ``vega-embed`` (the versions vl-convert bundles) and ``altair_expects`` (Altair's
+        ``VEGA_VERSION``, ``VEGALITE_VERSION``, ``VEGAEMBED_VERSION`` and ``SCHEMA_VERSION``).
+        The full Vega-Lite version is only known from the bundle itself (see `write_bundle`).
+    """
+    import altair as alt
+    import vl_convert as vlc
+
+    return {
+        "altair": _dist_version("altair"),
+        "vl-convert-python": _dist_version("vl-convert-python"),
+        "vl_version": vl_major_minor(alt.VEGALITE_VERSION),
+        "vega": vlc.get_vega_version(),
+        "vega-embed": vlc.get_vega_embed_version(),
+        "altair_expects": {
+            "vega": alt.VEGA_VERSION,
+            "vega-lite": alt.VEGALITE_VERSION,
+            "vega-embed": alt.VEGAEMBED_VERSION,
+            "schema": alt.SCHEMA_VERSION,
+        },
+    }
+
+
+def _matches(version: str, expected: str) -> bool:
+    """True if ``version`` (e.g. ``6.2.0``) is ``expected`` or within it (``6`` or ``6.2``)."""
+    return version == expected or version.startswith(expected + ".")
+
+
+def _bundled_vegalite_version(bundle: str, expected: str, major_minor: str) -> str:
+    """Find the full Vega-Lite version inside the bundle (it declares it as a string literal)."""
+    if f'"{expected}"' in bundle and _matches(expected, major_minor):
+        return expected
+    found = sorted(set(re.findall(r'"(' + re.escape(major_minor) + r'\.\d+)"', bundle)))
+    if len(found) == 1:
+        return found[0]
+    return major_minor  # unknown patch: bundle_status will report the mismatch
+
+
+def _header(versions: dict[str, Any]) -> str:
+    return (
+        f"/*! {BUNDLE_NAME}: vega {versions['vega']}, vega-lite {versions['vega-lite']}, "
+        f"vega-embed {versions['vega-embed']} (BSD-3-Clause; see LICENSES.txt).\n"
+        f" * Generated by valuechain_lib.publish.vega_assets.write_bundle from vl-convert-python "
+        f"{versions['vl-convert-python']} for altair {versions['altair']}; do not edit by hand.\n"
+        f" * Wrapped in a function scope; its only global is window.vegaEmbed (window.vega and\n"
+        f" * window.vegaLite are set to null by vl-convert's bundler). */\n"
+    )
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8", newline="\n")
+    tmp.replace(path)
+
+
+def write_bundle(dest_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Write ``vega-bundle.js`` and ``vega-versions.json`` for the installed Altair.
+
+    Parameters
+    ----------
+    dest_dir : str or path-like
+        Folder to write into (created if missing); the book's copy is `DEFAULT_DEST_DIR`.
+
+    Returns
+    -------
+    dict
+        The record written to ``vega-versions.json``: the `expected_versions` entries plus the
+        bundled ``vega-lite`` version and the bundle's ``bytes`` and ``sha256``.
+
+    Raises
+    ------
+    VegaAssetError
+        If vl-convert cannot bundle the Vega-Lite version Altair expects, or bundles a Vega or
+        Vega-Embed of another major version than Altair expects.
+    """
+    import vl_convert as vlc
+
+    versions = expected_versions()
+    expects = versions["altair_expects"]
+    vl_version = versions["vl_version"]
+    available = list(vlc.get_vegalite_versions())
+    if vl_version not in available:
+        raise VegaAssetError(
+            f"vl-convert-python {versions['vl-convert-python']} cannot bundle Vega-Lite {vl_version} "
+            f"(altair {versions['altair']} expects {expects['vega-lite']}); it offers {available}")
+    for lib in ("vega", "vega-embed"):
+        if not _matches(versions[lib], expects[lib]):
+            raise VegaAssetError(
+                f"vl-convert-python {versions['vl-convert-python']} bundles {lib} {versions[lib]} "
+                f"but altair {versions['altair']} expects {lib} {expects[lib]}")
+
+    raw = vlc.javascript_bundle(vl_version=vl_version)
+    versions["vega-lite"] = _bundled_vegalite_version(raw, expects["vega-lite"], vl_version)
+    text = _header(versions) + _IIFE_OPEN + raw.rstrip() + _IIFE_CLOSE
+    data = text.encode("utf-8")
+    record = {
+        "vega": versions["vega"],
+        "vega-lite": versions["vega-lite"],
+        "vega-embed": versions["vega-embed"],
+        "vl_version": vl_version,
+        "altair": versions["altair"],
+        "vl-convert-python": versions["vl-convert-python"],
+        "altair_expects": expects,
+        "bundle": {"file": BUNDLE_NAME, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()},
+    }
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    _write_atomic(dest / BUNDLE_NAME, text)
+    _write_atomic(dest / VERSIONS_NAME, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return record
+
+
+def read_versions(dest_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Return the ``vega-versions.json`` record in ``dest_dir``.
+
+    Raises
+    ------
+    VegaAssetError
+        If the file is missing or is not valid JSON.
+    """
+    path = Path(dest_dir) / VERSIONS_NAME
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise VegaAssetError(f"{path} is missing; run valuechain_lib.publish.vega_assets.write_bundle") from exc
+    except json.JSONDecodeError as exc:
+        raise VegaAssetError(f"{path} is not valid JSON: {exc}") from exc
+
+
+def bundle_status(dest_dir: str | os.PathLike[str]) -> list[str]:
+    """List why the bundle in ``dest_dir`` does not match the installed libraries (empty if it does).
+
+    Compares ``vega-versions.json`` with `expected_versions` (altair and vl-convert-python
+    versions, Altair's expected Vega / Vega-Lite / Vega-Embed versions) and checks the bundle's
+    size and SHA-256 against the record, so a hand-edited or truncated bundle is reported too.
+    Cheap: it does not rebuild the bundle.
+    """
+    dest = Path(dest_dir)
+    try:
+        record = read_versions(dest)
+    except VegaAssetError as exc:
+        return [str(exc)]
+    problems = []
+    expected = expected_versions()
+    for key in ("altair", "vl-convert-python", "vl_version", "vega", "vega-embed", "altair_expects"):
+        if record.get(key) != expected[key]:
+            problems.append(f"{key}: bundle has {record.get(key)!r}, installed {expected[key]!r}")
+    expects = expected["altair_expects"]
+    if record.get("vega-lite") != expects["vega-lite"]:
+        problems.append(f"vega-lite: bundle has {record.get('vega-lite')!r}, altair expects {expects['vega-lite']!r}")
+    bundle = dest / BUNDLE_NAME
+    if not bundle.is_file():
+        problems.append(f"{bundle} is missing")
+    else:
+        data = bundle.read_bytes()
+        info = record.get("bundle", {})
+        if info.get("bytes") != len(data) or info.get("sha256") != hashlib.sha256(data).hexdigest():
+            problems.append(f"{bundle} differs from the size/sha256 in {VERSIONS_NAME} (edited by hand?)")
+    return problems
+
+
+def bundle_is_current(dest_dir: str | os.PathLike[str]) -> bool:
+    """Return True if the bundle in ``dest_dir`` matches the installed altair and vl-convert-python.
+
+    Parameters
+    ----------
+    dest_dir : str or path-like
+        Folder holding ``vega-bundle.js`` and ``vega-versions.json``.
+
+    Returns
+    -------
+    bool
+        False if either file is missing, the recorded versions differ from the installed ones, or
+        the bundle was changed after it was written; `bundle_status` says why.
+    """
+    return not bundle_status(dest_dir)
