@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from browser_tools import HTML_DIR, REPO_ROOT  # tests/ is on sys.path beside its conftest
 
+from tests.browser_tools import HTML_DIR, REPO_ROOT
 from valuechain_lib.paths import DEFAULT_DATA_DIR, raw_data_dir
 
 RAW = raw_data_dir()

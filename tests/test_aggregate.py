@@ -194,3 +194,12 @@ def test_profit_pool_mixed_currency_layer_raises():
     rows = [_q("NVDA", 2025, 1, 44), _q("TSM", 2025, 1, 839, unit="TWD")]
     with pytest.raises(CurrencyError):
         profit_pool(_table(rows), universe)
+
+
+def test_calendar_sum_carries_the_quarter_labels_along():
+    """Rows that carry quarter_end and calendar_label (as financials rows do) keep them in the sum:
+    2025 Q1 of A (10) and B (20) is 30, '2025 Q1', ending 2025-03-31."""
+    rows = [_q("A", 2025, 1, 10.0), _q("B", 2025, 1, 20.0)]
+    table = _table(rows).assign(quarter_end=pd.Timestamp("2025-03-31"), calendar_label="2025 Q1")
+    row = _at(calendar_sum(table), 2025, 1)
+    assert (row["value"], row["calendar_label"], row["quarter_end"]) == (30.0, "2025 Q1", pd.Timestamp("2025-03-31"))

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.fast
 
 
 def _fact(**kw) -> dict:
-    row = {"fact_id": "X1", "entity": "OpenAI", "metric": "Annualized run-rate revenue", "value": np.nan,
+    row = {"fact_id": "X1", "entity": "OpenAI", "ticker": "", "metric": "Annualized run-rate revenue", "value": np.nan,
            "value_low": np.nan, "value_high": np.nan, "qualifier": "", "unit": "USD billion", "period": "",
            "period_end": pd.NaT, "as_of": pd.NaT, "as_of_precision": "day", "claim_id": "B5", "segment": "",
            "kind": "company statement", "confidence": "medium", "source_title": "t", "publisher": "p",
@@ -201,11 +201,11 @@ def test_aws_backlog_stops_at_the_snapshot():
 def test_reported_after_snapshot_keeps_only_later_quarters():
     """Microsoft's RPO of 2026-06-30 comes after its last filed quarter (2026-03-31); the 2026-03-31 row does not."""
     frame = pd.DataFrame([
-        _fact(fact_id="M1", entity="Microsoft", metric="Remaining performance obligations", value=633.0,
+        _fact(fact_id="M1", entity="Microsoft", ticker="MSFT", metric="Remaining performance obligations", value=633.0,
               period_end=pd.Timestamp("2026-03-31"), claim_id="B9"),
-        _fact(fact_id="M2", entity="Microsoft", metric="Remaining performance obligations", value=684.0,
+        _fact(fact_id="M2", entity="Microsoft", ticker="MSFT", metric="Remaining performance obligations", value=684.0,
               period_end=pd.Timestamp("2026-06-30"), claim_id="B9"),
-        _fact(fact_id="M3", entity="Microsoft", metric="Revenue", value=300.0, period_end=pd.Timestamp("2026-06-30")),
+        _fact(fact_id="M3", entity="Microsoft", ticker="MSFT", metric="Revenue", value=300.0, period_end=pd.Timestamp("2026-06-30")),
     ])
     later = bl.reported_after_snapshot(["MSFT"], frame, last_quarters={"MSFT": pd.Timestamp("2026-03-31")})
     assert later["fact_id"].tolist() == ["M2"] and later["ticker"].tolist() == ["MSFT"]

@@ -13,6 +13,7 @@ from numpy.testing import assert_allclose
 from valuechain_lib.paths import DEFAULT_DATA_DIR
 from valuechain_lib.publish import book
 from valuechain_lib.snapshot.facts import SEGMENT_MARGIN_PAIRS, facts, segment_margins
+from valuechain_lib.snapshot.financials import financials
 from valuechain_lib.snapshot.store import load_table
 
 pytestmark = pytest.mark.fast
@@ -69,9 +70,18 @@ def test_sec_source_line_on_a_given_table():
     table = pd.DataFrame({"ticker": ["A", "B", "C"], "form": ["10-Q", "10-K", "8-K"],
                           "source": ["SEC EDGAR XBRL companyfacts", "someone (secondary, third-party)",
                                      "SEC EDGAR XBRL companyfacts"]})
-    line = book.sec_source_line(["A", "B"], table=table)
+    line = book.sec_source_line(["A", "B"], rows=table)
     assert line == ("SEC EDGAR XBRL filings (10-Q) of A; accession numbers in the data download. "
                     "B: third-party statements derived from its filings (secondary source, no accession numbers)")
+
+
+def test_sec_source_line_reads_the_rows_it_is_given():
+    """The forms named are those of the rows passed: NVDA's 10-Q rows alone give '(10-Q)'; TSM's rows of the
+    snapshot give 20-F and 6-K."""
+    rows = financials(["NVDA", "TSM"])
+    line = book.sec_source_line(["NVDA"], rows=rows[rows["form"] == "10-Q"])
+    assert line == "SEC EDGAR XBRL filings (10-Q) of NVDA; accession numbers in the data download"
+    assert book.sec_source_line(["TSM"], rows=rows).startswith("SEC EDGAR XBRL filings (20-F, 6-K) of TSM;")
 
 
 # --------------------------------------------------------------------------- as_of

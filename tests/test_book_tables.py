@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from raw_values import findings, reader_chunks
+
+from tests.raw_values import findings, reader_chunks
 
 pytestmark = pytest.mark.slow
 

@@ -19,15 +19,12 @@ pytest-socket stays on: only connections to 127.0.0.1 are allowed here (``allow_
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from browser_tools import (  # tests/ is no package: found through the sys.path line above
+from tests.browser_tools import (
     INSTALL_HINT,
     REPO_ROOT,
     SCREENSHOT_DIR,

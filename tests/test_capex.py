@@ -16,12 +16,12 @@ from valuechain_lib.analyses.capex_vs_cash import (
     COMBINED,
     capex_vs_cash,
     combined_summary,
-    hyperscalers,
     since_when,
     verdict,
 )
 from valuechain_lib.paths import DEFAULT_DATA_DIR
 from valuechain_lib.snapshot.financials import financials
+from valuechain_lib.snapshot.universe import members
 
 pytestmark = pytest.mark.fast
 
@@ -101,7 +101,7 @@ def test_since_when_skips_nans():
 # --------------------------------------------------------------------------- capex_vs_cash
 def test_hyperscalers_are_the_five():
     """The universe's hyperscaler sub-layer is exactly AMZN, GOOGL, META, MSFT, ORCL."""
-    assert sorted(hyperscalers()) == HYPERSCALERS
+    assert sorted(members(sub_layer="hyperscaler")) == HYPERSCALERS
 
 
 def test_combined_equals_sum_of_five_same_calendar_quarter(frame, ttm):

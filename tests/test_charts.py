@@ -358,7 +358,8 @@ def test_regression_chart_that_vega_lite_cannot_compile_is_refused(tmp_path):
 @pytest.mark.fast
 def test_company_colours_are_fixed_and_totals_stand_apart():
     """Each company keeps its universe colour by ticker and by name; totals and layers use none of them."""
-    from valuechain_lib.publish.charts import LAYER_COLORS, SERIES_COLORS, company_colors, company_scale
+    from valuechain_lib.publish.book import company_colors, company_scale
+    from valuechain_lib.publish.charts import LAYER_COLORS, SERIES_COLORS
 
     colours = company_colors()
     assert colours["MSFT"] == colours["Microsoft Corporation"] == "#0072B2"
@@ -374,7 +375,7 @@ def test_company_colours_are_fixed_and_totals_stand_apart():
 @pytest.mark.fast
 def test_a_new_company_without_a_colour_gets_an_unused_one(data_copy):
     """A universe row with no colour takes the first fallback colour no other company uses."""
-    from valuechain_lib.publish.charts import company_colors
+    from valuechain_lib.publish.book import company_colors
     from valuechain_lib.snapshot.universe import _load
 
     universe = pd.read_csv(data_copy / "universe.csv", dtype=str, keep_default_na=False)
@@ -429,7 +430,8 @@ def test_spread_labels_empty_and_negative_gap():
 @pytest.mark.fast
 def test_default_category_palette_shares_no_company_layer_or_total_colour():
     """A chart whose colours are not companies (kinds of source, scenarios) never looks like one."""
-    from valuechain_lib.publish.charts import LAYER_COLORS, SERIES_COLORS, company_colors
+    from valuechain_lib.publish.book import company_colors
+    from valuechain_lib.publish.charts import LAYER_COLORS, SERIES_COLORS
 
     taken = {c.upper() for c in [*company_colors().values(), *LAYER_COLORS.values(), *SERIES_COLORS.values()]}
     assert not {c.upper() for c in CATEGORY_COLORS} & taken

@@ -11,7 +11,9 @@ import pytest
 from numpy.testing import assert_allclose
 
 from valuechain_lib.analyses import depreciation as dep
+from valuechain_lib.calc.periods import calendar_quarter_end
 from valuechain_lib.snapshot.facts import facts
+from valuechain_lib.snapshot.universe import members
 
 pytestmark = pytest.mark.fast
 
@@ -347,7 +349,7 @@ def test_assumptions_file_validates():
     assert (table["low"] <= table["value"]).all() and (table["value"] <= table["high"]).all()
     assert set(table["kind"]) <= {"cited", "assumption"}
     lives = dep.current_lives(table)
-    assert set(lives.index) == set(dep.hyperscalers())
+    assert set(lives.index) == set(members(sub_layer="hyperscaler"))
     assert 0 < table.loc["server_share_of_ppe", "value"] < 1
 
 
@@ -378,13 +380,13 @@ def test_cited_life_must_equal_a_cited_figure():
 def test_snapshot_a9_compares_one_calendar_window():
     """On the snapshot, every hyperscaler in A9's context is read at the same calendar quarter, and each
     company's own quarter end lies within about six weeks of that calendar quarter's end."""
-    tickers = dep.hyperscalers()
+    tickers = members(sub_layer="hyperscaler")
     growth = dep.da_revenue_growth(dep.da_vs_capex_ppe(dep.wide_by_quarter(dep.load_ttm(tickers))))
     ctx = dep.a9_context(growth, tickers)
     assert set(ctx["ticker"]) == set(tickers)
     assert ctx["calendar_label"].nunique() == 1
     year, quarter = (int(x) for x in ctx["calendar_label"].iloc[0].split(" Q"))
-    end = pd.Timestamp(dep.calendar_quarter_end(pd.Series([year]), pd.Series([quarter]))[0])
+    end = pd.Timestamp(calendar_quarter_end(pd.Series([year]), pd.Series([quarter]))[0])
     have = ctx.dropna(subset=["period_end"])
     assert ((have["period_end"] - end).abs() <= pd.Timedelta(days=46)).all()
     v = dep.verdict_a9()

@@ -164,6 +164,15 @@ def snapshot_model():
     return table, cals
 
 
+def test_calibrations_run_longest_history_first(snapshot_model):
+    """The hyperscalers (data/universe.csv) are calibrated, in the order of the first year fitted, then ticker:
+    AMZN, META, MSFT, ORCL from 2018, GOOGL (its depreciation filed from 2019) last; table and list agree."""
+    table, cals = snapshot_model
+    assert [c["ticker"] for c in cals] == ["AMZN", "META", "MSFT", "ORCL", "GOOGL"]
+    assert table["ticker"].tolist() == [c["ticker"] for c in cals]
+    assert [c["fit_years"][:4] for c in cals] == ["2018", "2018", "2018", "2018", "2019"]
+
+
 def test_alphabet_uses_filed_depreciation_and_facts_only_for_missing_years(snapshot_model):
     """Alphabet: 2021–2025 from the filings' us-gaap Depreciation (as in financials), 2019–2020 from F147, F148."""
     from valuechain_lib.snapshot.financials import financials

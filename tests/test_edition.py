@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from recorded_responses import rec
 
+from tests.data.recorded import recorded as rec
 from valuechain_lib.snapshot import store as snapshot
 from valuechain_lib.workflows import edition, edition_diff
 from valuechain_lib.workflows.refresh import refresh
@@ -207,6 +207,10 @@ def _edition_data(tmp_path, monkeypatch, server) -> Path:
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     for name in ("facts.csv", "essays.csv", "gpu_assumptions.csv", "depreciation_assumptions.csv"):
         shutil.copyfile(DEFAULT_DATA_DIR / name, data / name)
+    # The facts rows of companies outside the two-company universe name no universe ticker here.
+    facts = pd.read_csv(data / "facts.csv", dtype=str, keep_default_na=False)
+    facts.loc[~facts["ticker"].isin(list(rec.CIKS)), "ticker"] = ""
+    facts.to_csv(data / "facts.csv", index=False, lineterminator="\n")
     ledger = pd.read_csv(DEFAULT_DATA_DIR / "claims.csv", dtype=str, keep_default_na=False)
     ledger = ledger[ledger["claim_id"].isin(["A4", "A7", "B2"])].copy()
     ledger.loc[ledger["claim_id"] == "B2", "params"] = f"threshold={B2_THRESHOLD}"

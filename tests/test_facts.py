@@ -16,6 +16,7 @@ from valuechain_lib.snapshot.facts import (
     label,
     published_by,
     segment_series,
+    segment_tickers,
     validate_facts,
 )
 
@@ -271,3 +272,34 @@ def test_anthropic_run_rates_form_a_dated_series():
                    "F29": (44, ""), "F220": (65, "more than")}
     assert runs["as_of"].notna().all() and runs["as_of"].is_unique
     assert runs["url"].notna().sum() >= 5 and runs["publisher"].notna().all()
+
+
+# --------------------------------------------------------------------------- the ticker column
+def test_ticker_names_the_universe_company_of_the_row():
+    """Known answers: Oracle → ORCL, Amazon and AWS (Amazon's cloud business) → AMZN, TSMC → TSM, Nvidia →
+    NVDA; OpenAI and Anthropic (private), the H100 market, the TWD/USD rate and a relationship
+    (OpenAI → Oracle) name none."""
+    tickers = facts().groupby("entity")["ticker"].agg(set)
+    for entity, ticker in (("Oracle", "ORCL"), ("Amazon", "AMZN"), ("AWS", "AMZN"), ("TSMC", "TSM"),
+                           ("Nvidia", "NVDA")):
+        assert tickers[entity] == {ticker}, entity
+    for entity in ("OpenAI", "Anthropic", "H100 market", "TWD/USD", "OpenAI → Oracle"):
+        assert tickers[entity] == {""}, entity
+
+
+def test_a_ticker_outside_the_universe_is_an_error_naming_the_fact(raw):
+    """A row naming ticker 'ZZZZ' (not in data/universe.csv) fails, naming its fact id and the field."""
+    with pytest.raises(FactsError, match=r"fact 'BAD-1': field 'ticker': ticker 'ZZZZ' is not in data/universe.csv"):
+        validate_facts(_seeded(raw, ticker="ZZZZ"))
+    with pytest.raises(FactsError, match="field 'ticker'"):
+        validate_facts(raw, tickers={"NVDA"})  # a universe of Nvidia alone: ORCL (F01) is not in it
+
+
+def test_segment_tickers_come_from_the_rows():
+    """Each segment's company is the ticker of its rows: AWS → AMZN, Google Cloud → GOOGL, Microsoft
+    Intelligent Cloud → MSFT, Nvidia Data Center → NVDA, Broadcom Semiconductor Solutions → AVGO."""
+    companies = segment_tickers()
+    assert {s: companies[s] for s in ("AWS", "Google Cloud", "Microsoft Intelligent Cloud", "Nvidia Data Center",
+                                      "Broadcom Semiconductor Solutions")} == {
+        "AWS": "AMZN", "Google Cloud": "GOOGL", "Microsoft Intelligent Cloud": "MSFT", "Nvidia Data Center": "NVDA",
+        "Broadcom Semiconductor Solutions": "AVGO"}

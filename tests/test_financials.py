@@ -85,3 +85,18 @@ def test_restated_value_still_wins_over_periodic_citation():
     assert kept["value"].tolist() == [90.0]
     assert kept["accession"].tolist() == ["0000000001-26-000030"]
     assert restatements[["old_value", "new_value"]].to_numpy().tolist() == [[100.0, 90.0]]
+
+
+def test_calendar_rows_carry_their_labels():
+    """financials(calendar=True) names each row's periods once for every consumer: Oracle's quarter ending
+    2025-11-30 is FY2026 Q2, calendar 2025 Q4, quarter end 2025-12-31; a calendar year (freq FY) is '2025'
+    with no fiscal label."""
+    q = vc.financials("ORCL", freq="Q", calendar=True, metrics="revenue")
+    row = q[q["period_end"] == pd.Timestamp("2025-11-30")].iloc[0]
+    assert (row["fiscal_label"], row["calendar_label"], row["quarter_end"]) == (
+        "FY2026 Q2", "2025 Q4", pd.Timestamp("2025-12-31"))
+    assert (q["quarter_end"].dt.quarter == q["calendar_quarter"]).all()
+    years = vc.financials("ORCL", freq="FY", calendar=True, metrics="revenue")
+    cy2025 = years[years["calendar_year"] == 2025].iloc[0]
+    assert cy2025["calendar_label"] == "2025" and cy2025["quarter_end"] == pd.Timestamp("2025-12-31")
+    assert pd.isna(cy2025["fiscal_label"])

@@ -15,7 +15,6 @@ from numpy.testing import assert_allclose
 
 from valuechain_lib import facts as facts_module
 from valuechain_lib.analyses.hourglass import (
-    SEGMENT_COMPANIES,
     common_quarter_margins,
     common_window,
     company_margins,
@@ -25,11 +24,12 @@ from valuechain_lib.analyses.hourglass import (
     layer_pool,
     model_owner_figures,
     nvidia_verdict,
+    segment_companies,
     verdict_a8,
 )
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.paths import DEFAULT_DATA_DIR
-from valuechain_lib.publish.charts import company_colors
+from valuechain_lib.publish.book import company_colors
 from valuechain_lib.snapshot.financials import financials
 from valuechain_lib.snapshot.vintage import as_of
 
@@ -519,9 +519,9 @@ def test_verdict_a8_at_essay_date_uses_only_data_published_by_then():
 
 def test_every_segment_maps_to_a_company_with_a_colour():
     """Each segment the facts table has margins for (facts.SEGMENT_MARGIN_PAIRS) takes a universe company's colour."""
-    assert set(facts_module.SEGMENT_MARGIN_PAIRS) == set(SEGMENT_COMPANIES)
+    assert set(facts_module.SEGMENT_MARGIN_PAIRS) == set(segment_companies())
     colours = _committed(company_colors)
-    assert all(ticker in colours for ticker in SEGMENT_COMPANIES.values())
+    assert all(ticker in colours for ticker in segment_companies().values())
 
 
 # --------------------------------------------------------------------------- what the charts' data cover

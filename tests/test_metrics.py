@@ -163,3 +163,17 @@ def test_compute_unknown_metric_raises(tidy):
     """An unknown derived metric raises UnknownMetricError naming it."""
     with pytest.raises(UnknownMetricError, match="ebitda_margin"):
         metrics.compute(tidy, ["capex_to_ocf", "ebitda_margin"])
+
+
+def test_line_items_on_chosen_keys_keeps_columns_that_come_along():
+    """Keyed by ticker and calendar quarter, with the label carried as a key: A has revenue 10 and capex 4,
+    B revenue 7 and no capex (NaN, never 0); a row with no value at all is dropped unless kept."""
+    tidy = pd.DataFrame({"ticker": ["A", "A", "B", "C"], "calendar_quarter": 1, "calendar_label": "2026 Q1",
+                         "metric": ["revenue", "capex", "revenue", "revenue"], "value": [10.0, 4.0, 7.0, np.nan]})
+    keys = ["ticker", "calendar_quarter", "calendar_label"]
+    wide = metrics.line_items(tidy, ["revenue", "capex"], keys=keys)
+    assert wide.index.names == keys and list(wide.columns) == ["revenue", "capex"]
+    assert wide.loc[("A", 1, "2026 Q1")].tolist() == [10.0, 4.0]
+    assert np.isnan(wide.loc[("B", 1, "2026 Q1"), "capex"]) and "C" not in wide.index.get_level_values(0)
+    kept = metrics.line_items(tidy, ["revenue", "capex"], keys=keys, keep_empty=True)
+    assert kept.loc[("C", 1, "2026 Q1")].isna().all()

@@ -17,8 +17,8 @@ import shutil
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
-from recorded_responses import rec
 
+from tests.data.recorded import recorded as rec
 from valuechain_lib import aggregate
 from valuechain_lib.analyses import capex_vs_cash as capex
 from valuechain_lib.analyses import hourglass as margins

@@ -14,7 +14,8 @@ import subprocess
 import sys
 
 import pytest
-from browser_tools import REPO_ROOT
+
+from tests.browser_tools import REPO_ROOT
 
 pytestmark = [pytest.mark.slow]
 

@@ -9,11 +9,14 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from valuechain_lib.calc.periods import (
+    calendar_label,
+    calendar_period,
     calendar_quarter,
     calendar_year_of_fiscal_year,
     classify_periods,
     fiscal_label,
     fiscal_year_quarter,
+    period_labels,
     previous_quarter,
     quarters_spanned,
     snap_to_month_end,
@@ -278,3 +281,35 @@ def test_calendar_quarter_end():
 
     got = calendar_quarter_end(pd.Series([2024, 2025, 2026]), pd.Series([1, 4, 2]))
     assert got.strftime("%Y-%m-%d").tolist() == ["2024-03-31", "2025-12-31", "2026-06-30"]
+
+
+# --------------------------------------------------------------------------- the labels every consumer reads
+def test_calendar_label_names_quarters_and_years():
+    """2026 Q1 for a quarter, 2025 for a calendar year; a missing year is an error."""
+    assert calendar_label(2026, 1) == "2026 Q1"
+    assert calendar_label(2025, None) == calendar_label(2025, pd.NA) == "2025"
+    with pytest.raises(PeriodError):
+        calendar_label(pd.NA, 1)
+
+
+def test_period_labels_for_quarters_and_calendar_years():
+    """Nvidia's FY2027 Q1 placed in calendar 2026 Q1 ends 2026-03-31; a calendar year (no quarter, no
+    fiscal year) is '2025', ending 2025-12-31, with no fiscal label; a row with no calendar period has none."""
+    rows = pd.DataFrame({"fiscal_year": pd.array([2027, pd.NA, 2019], dtype="Int64"),
+                         "fiscal_period": ["Q1", "CY", "FY"],
+                         "calendar_year": pd.array([2026, 2025, pd.NA], dtype="Int64"),
+                         "calendar_quarter": pd.array([1, pd.NA, pd.NA], dtype="Int64")}, index=[7, 8, 9])
+    out = period_labels(rows)
+    assert out.index.tolist() == [7, 8, 9]
+    assert out["calendar_label"].tolist()[:2] == ["2026 Q1", "2025"] and pd.isna(out.loc[9, "calendar_label"])
+    assert out["quarter_end"].tolist()[:2] == [pd.Timestamp("2026-03-31"), pd.Timestamp("2025-12-31")]
+    assert pd.isna(out.loc[9, "quarter_end"])
+    assert out.loc[7, "fiscal_label"] == "FY2027 Q1" and pd.isna(out.loc[8, "fiscal_label"])
+    assert out.loc[9, "fiscal_label"] == "FY2019"
+
+
+def test_calendar_period_of_a_date_reported_after_the_snapshot():
+    """Oracle's quarter ending 2026-02-28 is calendar 2026 Q1 (ends 2026-03-31), as `financials` names it."""
+    row = calendar_period(pd.Series(pd.to_datetime(["2026-02-28"]))).iloc[0]
+    assert (int(row["calendar_year"]), int(row["calendar_quarter"]), row["calendar_label"]) == (2026, 1, "2026 Q1")
+    assert row["quarter_end"] == pd.Timestamp("2026-03-31")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from recorded_responses import rec
 
+from tests.data.recorded import recorded as rec
 from valuechain_lib.errors import SourceFileError
 from valuechain_lib.snapshot.price_table import COLUMNS, read_prices_csv
 from valuechain_lib.snapshot.prices import extend_on_returns

@@ -17,6 +17,7 @@ from pandas.testing import assert_frame_equal
 
 from valuechain_lib.errors import SnapshotError, SourceFileError, UnknownTickerError
 from valuechain_lib.paths import DEFAULT_DATA_DIR, raw_data_dir
+from valuechain_lib.snapshot import price_table
 from valuechain_lib.snapshot.store import load_table
 
 # ``valuechain_lib.snapshot.prices`` the attribute is the `prices` function (re-exported by __init__), so
@@ -121,7 +122,7 @@ def test_missing_dividends_file_raises(tmp_path):
 @pytest.mark.fast
 def test_output_columns_and_types(table):
     """Exactly the documented columns, one row per ticker and date, sorted, no missing values."""
-    assert list(table.columns) == list(P.COLUMNS)
+    assert list(table.columns) == list(price_table.COLUMNS)
     assert pd.api.types.is_datetime64_dtype(table["date"])
     assert not table.duplicated(["ticker", "date"]).any()
     assert not table[["close", "total_return_index"]].isna().any().any()
@@ -268,15 +269,15 @@ def test_last_complete_date():
 def test_csv_roundtrip_and_prices_loader(table, tmp_path, monkeypatch):
     """write_prices_csv -> read_prices_csv keeps values to 1e-9; prices() takes universe tickers
     (SKHYNIX), price tickers and benchmarks, and names an unknown ticker."""
-    path = P.write_prices_csv(table, tmp_path / "prices.csv")
+    path = price_table.write_prices_csv(table, tmp_path / "prices.csv")
     assert path.read_text().splitlines()[1].startswith("2026-05-27,000660.KS,2000000,")
-    back = P.read_prices_csv(path)
+    back = price_table.read_prices_csv(path)
     pd.testing.assert_frame_equal(back, table.reset_index(drop=True), check_exact=False, rtol=1e-9)
 
     for name in ("universe.csv", "benchmarks.csv"):
         shutil.copy(DEFAULT_DATA_DIR / name, tmp_path / name)
     (tmp_path / "snapshot").mkdir()
-    P.write_prices_csv(table, tmp_path / "snapshot" / "prices.csv")
+    price_table.write_prices_csv(table, tmp_path / "snapshot" / "prices.csv")
     sha = hashlib.sha256((tmp_path / "snapshot" / "prices.csv").read_bytes()).hexdigest()
     (tmp_path / "snapshot" / "manifest.json").write_text(
         json.dumps({"tables": {"prices": {"file": "prices.csv", "sha256": sha}}}))
@@ -330,5 +331,5 @@ def test_build_from_real_raw_folder(tmp_path):
     flagged = diag[diag["flag"]]
     assert ((flagged["source_a"] == "stell0") | (flagged["source_b"] == "stell0")).all()
 
-    path = P.write_prices_csv(table, tmp_path / "prices.csv")
+    path = price_table.write_prices_csv(table, tmp_path / "prices.csv")
     assert_frame_equal(P.prices(path=path), table, check_dtype=False)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from recorded_responses import rec
 from werkzeug import Response
 
+from tests.data.recorded import recorded as rec
 from valuechain_lib import cli
 from valuechain_lib.errors import SnapshotError
 from valuechain_lib.paths import DEFAULT_DATA_DIR

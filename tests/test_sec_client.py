@@ -9,9 +9,9 @@ import time
 
 import pandas as pd
 import pytest
-from recorded_responses import rec
 from werkzeug import Response
 
+from tests.data.recorded import recorded as rec
 from valuechain_lib.sources.sec_client import (
     FetchError,
     IdentityError,

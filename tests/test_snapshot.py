@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from recorded_responses import rec
 
 import valuechain_lib as vl
+from tests.data.recorded import recorded as rec
 from valuechain_lib.errors import SnapshotError
 from valuechain_lib.paths import DEFAULT_DATA_DIR
 from valuechain_lib.snapshot import build as snapshot_build

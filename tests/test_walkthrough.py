@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 import pytest
-from test_scaffold import _without_forks  # tests/ is on sys.path beside its conftest
 
+from tests.test_scaffold import _without_forks
 from valuechain_lib.claims import ledger as claims
 from valuechain_lib.publish.scaffold import REPO_ROOT
 

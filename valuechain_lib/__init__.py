@@ -4,7 +4,8 @@ The public API the chapters use:
 
 - `financials` — tidy statement figures by quarter, fiscal year or TTM, fiscal and calendar labels;
 - `prices` — daily split-adjusted close and total-return index per ticker;
-- `universe` — companies, layers, fiscal-year ends and currencies (``data/universe.csv``);
+- `universe` — companies, layers, fiscal-year ends and currencies (``data/universe.csv``); `members` —
+  the tickers of a layer or sub-layer (the book's company groups), in universe order;
 - `metrics` — pure metric functions (``get_*``) and `compute`;
 - `aggregate` — calendar-aligned sums and the profit pool by layer.
 """
@@ -28,12 +29,12 @@ from valuechain_lib.snapshot import facts, reported_after, vintage
 from valuechain_lib.snapshot.financials import financials, series
 from valuechain_lib.snapshot.prices import prices
 from valuechain_lib.snapshot.store import load_table, manifest
-from valuechain_lib.snapshot.universe import universe
+from valuechain_lib.snapshot.universe import members, universe
 
 __all__ = [
     "__version__",
     "CurrencyError", "FilingConflictError", "PeriodError", "SignConventionError", "SnapshotError",
     "SourceFileError", "UnknownMetricError", "UnknownTickerError", "ValueChainError",
-    "aggregate", "calendar_sum", "compute", "facts", "financials", "load_table", "manifest", "metrics", "prices",
+    "aggregate", "calendar_sum", "compute", "facts", "financials", "load_table", "manifest", "members", "metrics", "prices",
     "profit_pool", "reported_after", "series", "universe", "vintage",
 ]

@@ -57,6 +57,7 @@ def _cmd_snapshot(args) -> int:
 def summary_table() -> pd.DataFrame:
     """One row per company with SEC data: layer, latest period, latest fiscal year's capex / OCF."""
     from valuechain_lib.calc.metrics import compute
+    from valuechain_lib.calc.periods import fiscal_label
     from valuechain_lib.snapshot.financials import financials
     from valuechain_lib.snapshot.store import manifest
     from valuechain_lib.snapshot.universe import universe
@@ -70,7 +71,7 @@ def summary_table() -> pd.DataFrame:
         rows.append({
             "ticker": ticker, "layer": layers.get(ticker, ""),
             "latest period": f"{info['latest_fiscal_period']} (ends {info['latest_period_end']})",
-            "latest FY": "" if year is None else f"FY{year['fiscal_year']}",
+            "latest FY": "" if year is None else fiscal_label(year["fiscal_year"], "FY"),
             "capex / OCF": None if year is None else year["capex_to_ocf"],
             "unit": info["unit"],
         })

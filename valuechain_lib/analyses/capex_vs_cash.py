@@ -9,29 +9,21 @@ from valuechain_lib.calc.metrics import (
     get_capex_to_ocf,
     get_free_cash_flow,
     get_free_cash_flow_after_leases,
+    line_items,
 )
-from valuechain_lib.calc.periods import calendar_quarter_end
+from valuechain_lib.calc.periods import calendar_period
 from valuechain_lib.claims.verdicts import Verdict, at_least, through_text
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.snapshot.facts import facts, label
 from valuechain_lib.snapshot.financials import financials
-from valuechain_lib.snapshot.universe import not_yet_fetched, universe
+from valuechain_lib.snapshot.universe import members, not_yet_fetched
 
 ITEMS = ("capex", "operating_cash_flow", "finance_lease_principal_payments")
 COMBINED = "Combined"
-#: Facts-table entity name of each hyperscaler (short names for titles and sentences).
-FACTS_ENTITIES = {"Amazon": "AMZN", "Microsoft": "MSFT", "Alphabet": "GOOGL", "Meta": "META", "Oracle": "ORCL"}
-SHORT_NAMES = {ticker: name for name, ticker in FACTS_ENTITIES.items()}
-
-
-def hyperscalers() -> list[str]:
-    """Tickers whose universe sub-layer is ``hyperscaler`` (AMZN, MSFT, GOOGL, META, ORCL)."""
-    u = universe()
-    return u.loc[u["sub_layer"] == "hyperscaler", "ticker"].tolist()
-
-
-def _calendar_label(year, quarter) -> str:
-    return f"{int(year)} Q{int(quarter)}"
+#: The group compared (`valuechain_lib.snapshot.universe.members`).
+SUB_LAYER = "hyperscaler"
+#: The short name of each hyperscaler in titles and sentences.
+SHORT_NAMES = {"AMZN": "Amazon", "MSFT": "Microsoft", "GOOGL": "Alphabet", "META": "Meta", "ORCL": "Oracle"}
 
 
 def capex_vs_cash(tickers=None, freq: str = "TTM", since: int = 2018) -> pd.DataFrame:
@@ -40,8 +32,8 @@ def capex_vs_cash(tickers=None, freq: str = "TTM", since: int = 2018) -> pd.Data
     Parameters
     ----------
     tickers : list of str, optional
-        Defaults to `hyperscalers` (less any the snapshot holds nothing for yet: they are left out and
-        named in ``excluded``).
+        Defaults to the hyperscalers (``members(sub_layer="hyperscaler")``, less any the snapshot holds
+        nothing for yet: they are left out and named in ``excluded``).
     freq : {"TTM", "Q"}
         Trailing twelve months ending in each calendar quarter, or the quarter alone.
     since : int
@@ -64,23 +56,20 @@ def capex_vs_cash(tickers=None, freq: str = "TTM", since: int = 2018) -> pd.Data
     left_out = {}
     if tickers is None:
         unfetched = not_yet_fetched("financials")
-        left_out = {t: unfetched[t] for t in hyperscalers() if t in unfetched}
-    tickers = [t for t in (tickers or hyperscalers()) if t not in left_out]
+        left_out = {t: unfetched[t] for t in members(sub_layer=SUB_LAYER) if t in unfetched}
+    tickers = [t for t in (tickers or members(sub_layer=SUB_LAYER)) if t not in left_out]
     table = financials(tickers, freq=freq, calendar=True, metrics=list(ITEMS))
     table = table[table["calendar_year"] >= since]
-    keys = ["ticker", "calendar_year", "calendar_quarter"]
-    wide = table.set_index([*keys, "metric"])["value"].unstack("metric").reindex(columns=list(ITEMS))
-    labels = table.groupby(keys).agg(fiscal_year=("fiscal_year", "first"), fiscal_period=("fiscal_period", "first"),
-                                     period_end=("period_end", "max"))
-    wide["fiscal_label"] = ("FY" + labels["fiscal_year"].astype(str) + " " + labels["fiscal_period"])
-    wide["period_end"] = labels["period_end"]
+    keys = ["ticker", "calendar_year", "calendar_quarter", "fiscal_label", "period_end", "quarter_end",
+            "calendar_label"]
+    wide = line_items(table, ITEMS, keys=keys, keep_empty=True)
     wide["missing"] = ""
     wide = wide.reset_index()
     sums = calendar_sum(table, by=None)
-    combined = sums.set_index(["calendar_year", "calendar_quarter", "metric"])["value"].unstack("metric")
-    combined = combined.reindex(columns=list(ITEMS))
+    quarter = ["calendar_year", "calendar_quarter", "quarter_end", "calendar_label"]
+    combined = line_items(sums, ITEMS, keys=quarter, keep_empty=True)
     gaps = sums[sums["missing"] != ""].assign(text=lambda d: d["metric"] + ": " + d["missing"])
-    gaps = gaps.groupby(["calendar_year", "calendar_quarter"])["text"].agg("; ".join)
+    gaps = gaps.groupby(quarter)["text"].agg("; ".join)
     combined["missing"] = gaps.reindex(combined.index).fillna("")
     combined["fiscal_label"] = "calendar-aligned sum"
     combined["excluded"] = "; ".join(f"{t} ({why})" for t, why in left_out.items())
@@ -91,10 +80,10 @@ def capex_vs_cash(tickers=None, freq: str = "TTM", since: int = 2018) -> pd.Data
     out["free_cash_flow_after_leases"] = get_free_cash_flow_after_leases(
         out["operating_cash_flow"], out["capex"], out["finance_lease_principal_payments"])
     out["capex_to_ocf"] = get_capex_to_ocf(out["capex"], out["operating_cash_flow"])
-    out["quarter_end"] = calendar_quarter_end(out["calendar_year"], out["calendar_quarter"])
-    out["calendar_label"] = [_calendar_label(y, q) for y, q in zip(out["calendar_year"], out["calendar_quarter"],
-                                                                     strict=True)]
-    out = out.sort_values(["ticker", "quarter_end"]).reset_index(drop=True)
+    columns = ["ticker", "calendar_year", "calendar_quarter", *ITEMS, "fiscal_label", "period_end", "missing",
+               "excluded", "free_cash_flow", "free_cash_flow_after_leases", "capex_to_ocf", "quarter_end",
+               "calendar_label"]
+    out = out[columns].sort_values(["ticker", "quarter_end"]).reset_index(drop=True)
     out.attrs = {"excluded": left_out}
     return out
 
@@ -106,11 +95,14 @@ def since_when(series: pd.Series, threshold: float) -> pd.Timestamp | None:
     ----------
     series : pandas.Series
         Values indexed by date, ascending; NaN entries are skipped.
+    threshold : float
+        The level the series must stay at or above.
 
     Returns
     -------
     pandas.Timestamp or None
-        None when the latest value is below the threshold.
+        The first date after the last value below ``threshold`` (the series' first date when no value is
+        below it); None when the latest value is below the threshold.
 
     Examples
     --------
@@ -215,7 +207,7 @@ def verdict(frame: pd.DataFrame, threshold: float = 0.75) -> Verdict:
         numbers={"capex_to_ocf": summary["latest_ratio"], "quarter": summary["latest_label"],
                  "threshold": threshold, "capex": summary["latest_capex"], "ocf": summary["latest_ocf"],
                  "previous_capex_to_ocf": None if previous is None else float(previous["capex_to_ocf"])},
-        sources="SEC EDGAR XBRL filings (10-K, 10-Q) of " + ", ".join(hyperscalers()),
+        sources="SEC EDGAR XBRL filings (10-K, 10-Q) of " + ", ".join(members(sub_layer=SUB_LAYER)),
         data_through=data_through(frame, summary["latest_label"]),
     )
 
@@ -292,18 +284,18 @@ def reported_free_cash_flow() -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per facts row whose metric starts with "Free cash flow" and whose entity is a
-        hyperscaler: ``ticker, fact_id, metric, period, period_end, value`` (USD), ``kind,
+        One row per facts row whose metric starts with "Free cash flow" and whose ticker is a
+        hyperscaler's: ``ticker, fact_id, metric, period, period_end, value`` (USD), ``kind,
         confidence, as_of, source_date, label`` (`valuechain_lib.snapshot.facts.label`). Empty when there is
         none.
     """
     table = facts()
     scale = table["unit"].map({"USD billion": 1e9, "USD million": 1e6})
-    rows = table[table["entity"].isin(list(FACTS_ENTITIES))
+    rows = table[table["ticker"].isin(members(sub_layer=SUB_LAYER))
                  & table["metric"].fillna("").str.lower().str.startswith("free cash flow")
                  & scale.notna()]
     out = pd.DataFrame({
-        "ticker": rows["entity"].map(FACTS_ENTITIES), "fact_id": rows["fact_id"].astype(str),
+        "ticker": rows["ticker"].astype(str), "fact_id": rows["fact_id"].astype(str),
         "metric": rows["metric"].astype(str), "period": rows["period"].fillna("").astype(str),
         "period_end": rows["period_end"], "value": rows["value"] * scale[rows.index],
         "kind": rows["kind"].astype(str), "confidence": rows["confidence"].astype(str), "as_of": rows["as_of"],
@@ -365,18 +357,6 @@ def through_by_company(rows: pd.DataFrame, date: str = "period_end") -> str:
     """
     rows = rows[rows[date].notna()]
     return through_text(rows.groupby("ticker")[date].max().to_dict())
-
-
-def _calendar_columns(period_end: pd.Series) -> pd.DataFrame:
-    """Calendar quarter (nearest end), its last day and its label for each period end."""
-    from valuechain_lib.calc.periods import calendar_quarter
-
-    cal = calendar_quarter(pd.to_datetime(period_end))
-    return pd.DataFrame({
-        "calendar_label": [_calendar_label(y, q) for y, q in zip(cal["calendar_year"], cal["calendar_quarter"],
-                                                                   strict=True)],
-        "quarter_end": calendar_quarter_end(cal["calendar_year"], cal["calendar_quarter"]),
-    }, index=period_end.index)
 
 
 def derived_quarter(year_row, quarterly: pd.DataFrame, days: int = 10) -> dict | None:
@@ -446,7 +426,7 @@ def reported_after_marks(quarterly: pd.DataFrame, cited: pd.DataFrame | None = N
     from valuechain_lib.snapshot import reported_after as ra
 
     if cited is None:
-        cited = ra.reported_after(hyperscalers(), metrics=["capex", "operating_cash_flow"])
+        cited = ra.reported_after(members(sub_layer=SUB_LAYER), metrics=["capex", "operating_cash_flow"])
         cited = cited.assign(period=cited["fact_id"].map(facts().set_index("fact_id")["period"]))
     cited = cited[cited["metric"].isin(list(ITEM_NAMES))].copy()
     cited["period_end"] = pd.to_datetime(cited["period_end"])
@@ -472,7 +452,7 @@ def reported_after_marks(quarterly: pd.DataFrame, cited: pd.DataFrame | None = N
     out = pd.DataFrame(rows, columns=[c for c in MARK_COLUMNS if c not in ("calendar_label", "quarter_end")])
     if out.empty:
         return pd.DataFrame(columns=MARK_COLUMNS)
-    out = out.join(_calendar_columns(out["period_end"]))
+    out = out.join(calendar_period(out["period_end"])[["calendar_label", "quarter_end"]])
     return out[MARK_COLUMNS].sort_values(["ticker", "metric", "basis", "period_end"]).reset_index(drop=True)
 
 

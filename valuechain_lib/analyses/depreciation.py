@@ -30,23 +30,30 @@ Examples
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from valuechain_lib.analyses.capex_vs_cash import hyperscalers
 from valuechain_lib.calc.aggregate import calendar_sum
-from valuechain_lib.calc.metrics import get_capex_intensity, get_da_to_capex, get_growth, get_operating_margin
-from valuechain_lib.calc.periods import calendar_quarter_end
+from valuechain_lib.calc.metrics import (
+    get_capex_intensity,
+    get_da_to_capex,
+    get_growth,
+    get_operating_margin,
+    line_items,
+)
+from valuechain_lib.calc.periods import fiscal_label
 from valuechain_lib.claims.verdicts import Verdict, at_least, through_text
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.paths import data_dir
-from valuechain_lib.snapshot.facts import CONFIDENCES, KINDS, facts, label, shown_path
+from valuechain_lib.snapshot import assumptions
+from valuechain_lib.snapshot.assumptions import COLUMNS as ASSUMPTION_COLUMNS
+from valuechain_lib.snapshot.assumptions import AssumptionsError
+from valuechain_lib.snapshot.facts import CONFIDENCES, KINDS, facts, label
 from valuechain_lib.snapshot.financials import financials
-from valuechain_lib.snapshot.universe import universe
+from valuechain_lib.snapshot.universe import members
 from valuechain_lib.snapshot.vintage import as_of
 
 __all__ = [
@@ -59,6 +66,8 @@ __all__ = [
     "verdict_a9", "verdict_a10", "wide_by_quarter",
 ]
 
+#: The companies compared (`valuechain_lib.snapshot.universe.members`).
+SUB_LAYER = "hyperscaler"
 #: Depreciation line items, preferred first.
 DA_MEASURES = ("depreciation_amortization", "depreciation")
 #: The snapshot line items this module reads.
@@ -70,25 +79,13 @@ ITEMS = ("depreciation_amortization", "depreciation", "capex", "ppe_net", "reven
 FACTS_DA_PAIRS = {
     "MSFT": ("F142", "F143", "depreciation, amortization, and other"),
 }
-ASSUMPTION_COLUMNS = ("name", "value", "low", "high", "unit", "kind", "source", "rationale")
-ASSUMPTION_KINDS = ("cited", "assumption")
-_FACT_ID = re.compile(r"\b(F\d+[a-z]?)\b")
 _EFFECT_OF = re.compile(r"^Effect of (?:the )?(F\d+)")
-
-
-class AssumptionsError(ValueChainError):
-    """A broken ``depreciation_assumptions.csv``: the message names the row and the field."""
 
 
 # --------------------------------------------------------------------------- assumptions
 
 def validate_assumptions(frame: pd.DataFrame, facts_table: pd.DataFrame | None = None) -> None:
-    """Check the assumptions table and raise `AssumptionsError` on the first broken rule.
-
-    Rules: the columns of `ASSUMPTION_COLUMNS`; unique, non-empty names; ``value``, ``low`` and
-    ``high`` finite numbers with ``low <= value <= high``; ``kind`` in ``{cited, assumption}``;
-    non-empty ``unit``, ``source`` and ``rationale``; a ``cited`` row names fact ids in ``source``
-    that exist in the facts table, and its value equals one of those facts' values (or range ends).
+    """Check the assumptions table: the rules of `valuechain_lib.snapshot.assumptions.validate_assumptions`.
 
     Parameters
     ----------
@@ -97,45 +94,7 @@ def validate_assumptions(frame: pd.DataFrame, facts_table: pd.DataFrame | None =
     facts_table : pandas.DataFrame, optional
         The facts table (`valuechain_lib.snapshot.facts.facts`); loaded when omitted.
     """
-    missing = [c for c in ASSUMPTION_COLUMNS if c not in frame.columns]
-    if missing:
-        raise AssumptionsError(f"assumptions table lacks column(s) {missing}")
-    names = frame["name"].astype(str).str.strip()
-    if (names == "").any():
-        raise AssumptionsError("assumptions table has a row without a name")
-    dup = names[names.duplicated()].tolist()
-    if dup:
-        raise AssumptionsError(f"duplicate assumption name(s) {dup}")
-    table = facts() if facts_table is None else facts_table
-    by_id = table.set_index("fact_id")
-    for _, row in frame.iterrows():
-        name = str(row["name"]).strip()
-        nums = {}
-        for col in ("value", "low", "high"):
-            try:
-                nums[col] = float(row[col])
-            except (TypeError, ValueError):
-                raise AssumptionsError(f"assumption {name!r}: field {col!r} is not a number: {row[col]!r}") from None
-            if not math.isfinite(nums[col]):
-                raise AssumptionsError(f"assumption {name!r}: field {col!r} is not finite")
-        if not nums["low"] <= nums["value"] <= nums["high"]:
-            raise AssumptionsError(f"assumption {name!r}: needs low <= value <= high, got "
-                                   f"{nums['low']} / {nums['value']} / {nums['high']}")
-        if row["kind"] not in ASSUMPTION_KINDS:
-            raise AssumptionsError(f"assumption {name!r}: kind {row['kind']!r} is not one of {ASSUMPTION_KINDS}")
-        for col in ("unit", "source", "rationale"):
-            if not isinstance(row[col], str) or not row[col].strip():
-                raise AssumptionsError(f"assumption {name!r}: empty {col!r}")
-        if row["kind"] == "cited":
-            ids = _FACT_ID.findall(row["source"])
-            if not ids:
-                raise AssumptionsError(f"assumption {name!r}: a cited row must name fact ids in 'source'")
-            absent = [i for i in ids if i not in by_id.index]
-            if absent:
-                raise AssumptionsError(f"assumption {name!r}: fact id(s) {absent} not in the facts table")
-            cited = by_id.loc[ids, ["value", "value_low", "value_high"]].to_numpy(dtype=float).ravel()
-            if not np.isclose(cited, nums["value"]).any():
-                raise AssumptionsError(f"assumption {name!r}: value {nums['value']} is not a figure of {ids}")
+    assumptions.validate_assumptions(frame, facts_table)
 
 
 def load_assumptions(path=None, facts_table: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -144,23 +103,11 @@ def load_assumptions(path=None, facts_table: pd.DataFrame | None = None) -> pd.D
     The table is a declared model input, not dated data: its citations are checked against the whole
     facts table even inside `valuechain_lib.snapshot.vintage.as_of` (where `facts` hides later rows).
     """
-    path = data_dir() / "depreciation_assumptions.csv" if path is None else path
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except FileNotFoundError:
-        raise AssumptionsError(f"assumptions table not found: {shown_path(path)}") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise AssumptionsError(f"{shown_path(path)}: not a readable CSV table: {exc}") from exc
     if facts_table is None:
         with as_of(None):
             facts_table = facts()
-    try:
-        validate_assumptions(frame, facts_table)
-    except AssumptionsError as exc:
-        raise AssumptionsError(f"{shown_path(path)}: {exc}") from None
-    for col in ("value", "low", "high"):
-        frame[col] = frame[col].astype(float)
-    return frame.set_index("name")
+    path = data_dir() / "depreciation_assumptions.csv" if path is None else path
+    return assumptions.load_assumptions(path, facts_table=facts_table).set_index("name")
 
 
 def assumption(name: str, which: str = "value", table: pd.DataFrame | None = None) -> float:
@@ -183,18 +130,18 @@ def current_lives(table: pd.DataFrame | None = None) -> pd.Series:
 
 def load_ttm(tickers=None, since: int = 2015) -> pd.DataFrame:
     """Calendar-aligned TTM rows of `ITEMS` (tidy, from the snapshot); default the hyperscalers."""
-    table = financials(list(tickers or hyperscalers()), freq="TTM", calendar=True, metrics=list(ITEMS))
+    table = financials(list(tickers or members(sub_layer=SUB_LAYER)), freq="TTM", calendar=True, metrics=list(ITEMS))
     return table[table["calendar_year"] >= since].reset_index(drop=True)
 
 
 def load_quarters(tickers=None, metrics=("revenue",)) -> pd.DataFrame:
     """Discrete fiscal quarters (tidy, calendar labels kept), for `suspect_quarters`."""
-    return financials(list(tickers or hyperscalers()), freq="Q", calendar=True, metrics=list(metrics))
+    return financials(list(tickers or members(sub_layer=SUB_LAYER)), freq="Q", calendar=True, metrics=list(metrics))
 
 
 def load_fy(tickers=None) -> pd.DataFrame:
     """Fiscal-year rows of revenue, operating income and net PP&E (tidy, the companies' own years)."""
-    return financials(list(tickers or hyperscalers()), freq="FY",
+    return financials(list(tickers or members(sub_layer=SUB_LAYER)), freq="FY",
                       metrics=["revenue", "operating_income", "ppe_net"])
 
 
@@ -214,21 +161,15 @@ def wide_by_quarter(table: pd.DataFrame, items: Sequence[str] = ITEMS) -> pd.Dat
         ``calendar_label`` (``2026 Q1``), ``fiscal_label`` (the company's own quarter), ``period_end``
         (the end of the company's own quarter) and ``items`` (NaN where absent).
     """
-    keys = ["ticker", "calendar_year", "calendar_quarter"]
-    rows = table[table["metric"].isin(items)]
-    wide = rows.groupby([*keys, "metric"])["value"].first().unstack("metric")
-    wide = wide.reindex(columns=list(items))
-    wide.columns.name = None
-    labels = rows.groupby(keys)[["fiscal_year", "fiscal_period", "period_end"]].first()
-    wide["fiscal_label"] = "FY" + labels["fiscal_year"].astype(str) + " " + labels["fiscal_period"].astype(str)
-    wide["period_end"] = pd.to_datetime(labels["period_end"])
-    wide = wide.reset_index()
+    keys = ["ticker", "calendar_year", "calendar_quarter", "fiscal_label", "period_end", "quarter_end",
+            "calendar_label"]
+    wide = line_items(table, items, keys=keys, keep_empty=True).reset_index()
     wide["calendar_year"] = wide["calendar_year"].astype(int)
     wide["calendar_quarter"] = wide["calendar_quarter"].astype(int)
     wide["qi"] = _qi(wide["calendar_year"], wide["calendar_quarter"])
-    wide["quarter_end"] = calendar_quarter_end(wide["calendar_year"], wide["calendar_quarter"])
-    wide["calendar_label"] = wide["calendar_year"].astype(str) + " Q" + wide["calendar_quarter"].astype(str)
-    return wide.sort_values(["ticker", "qi"]).reset_index(drop=True)
+    cols = ["ticker", "calendar_year", "calendar_quarter", *items, "fiscal_label", "period_end", "qi", "quarter_end",
+            "calendar_label"]
+    return wide[cols].sort_values(["ticker", "qi"]).reset_index(drop=True)
 
 
 def _complete_grid(wide: pd.DataFrame) -> pd.DataFrame:
@@ -353,7 +294,7 @@ def facts_da_growth(facts_table: pd.DataFrame, fy_table: pd.DataFrame,
         kinds = [str(early["kind"]), str(late["kind"])]
         confs = [str(early["confidence"]), str(late["confidence"])]
         rows.append({
-            "ticker": ticker, "period": f"FY{y1} vs FY{y0}", "da_growth": da_growth,
+            "ticker": ticker, "period": f"{fiscal_label(y1, 'FY')} vs {fiscal_label(y0, 'FY')}", "da_growth": da_growth,
             "revenue_growth": rev_growth, "growth_gap": da_growth - rev_growth,
             "da_measure": line,
             "source": f"facts table {early_id}, {late_id}; revenue from SEC XBRL fiscal years",
@@ -478,13 +419,6 @@ def a9_context(growth: pd.DataFrame, tickers: Sequence[str]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- useful lives
 
-def _entity_tickers() -> dict[str, str]:
-    """Facts-table entity → ticker, by the universe name ('Amazon' → AMZN via 'Amazon.com')."""
-    u = universe()
-    return {name.split()[0].rstrip(".,").removesuffix(".com"): t for t, name in zip(u["ticker"], u["name"],
-                                                                                   strict=True)}
-
-
 def _asset_class(metric: str) -> str:
     text = re.sub(r"^Useful life(?: of)?,?\s*", "", metric)
     return re.split(r":| \(", text)[0].strip()
@@ -512,14 +446,14 @@ def useful_life_changes(facts_table: pd.DataFrame | None = None) -> pd.DataFrame
     -------
     pandas.DataFrame
         ``company, ticker, asset_class, effective, from_years, to_years, direction`` (lengthened,
-        shortened, stated), ``direction_basis``, ``effect_year`` (fiscal year of the cited effect), ``operating_income_effect``
+        shortened, stated), ``direction_basis``, ``effect_year`` (fiscal year of the cited effect) and
+        ``effect_label`` (its name, ``FY2023``; None without a cited effect), ``operating_income_effect``
         (USD, signed), ``effect_basis``, ``net_income_effect`` (USD, signed), ``fact_ids``, ``kind``
         (least direct of the facts used), ``confidence`` (lowest), ``label`` (of the life facts and
         effects, via `facts.label`).
     """
     table = facts(claim_id="A9") if facts_table is None else facts_table
     table = table[table["metric"].str.startswith("Useful life") | table["metric"].str.startswith("Effect of")]
-    tickers = _entity_tickers()
     lives = table[table["metric"].str.startswith("Useful life")]
     effects = table[table["metric"].str.match(_EFFECT_OF.pattern)]
     base_ids = sorted({re.sub(r"[a-z]$", "", f) for f in lives["fact_id"]}, key=lambda s: int(s[1:]))
@@ -566,10 +500,11 @@ def useful_life_changes(facts_table: pd.DataFrame | None = None) -> pd.DataFrame
             confs = [str(r["confidence"]) for r in used]
             entity = str(after["entity"])
             rows.append({
-                "company": entity, "ticker": tickers.get(entity, ""), "asset_class": cls,
+                "company": entity, "ticker": str(after["ticker"]), "asset_class": cls,
                 "effective": after["as_of"], "from_years": from_y, "to_years": to_y, "direction": direction,
                 "direction_basis": basis_dir,
-                "effect_year": year, "operating_income_effect": oi, "effect_basis": basis,
+                "effect_year": year, "effect_label": None if np.isnan(year) else fiscal_label(year, "FY"),
+                "operating_income_effect": oi, "effect_basis": basis,
                 "net_income_effect": ni, "fact_ids": ", ".join(str(r["fact_id"]) for r in used),
                 "kind": max(kinds, key=KINDS.index), "confidence": max(confs, key=CONFIDENCES.index),
                 "label": "; ".join(label(r) for r in used),
@@ -597,7 +532,7 @@ def life_change_effects(changes: pd.DataFrame, fy_table: pd.DataFrame) -> pd.Dat
     fy_table : pandas.DataFrame
         Fiscal-year tidy rows with revenue, operating_income and ppe_net (`load_fy`).
     """
-    fy = fy_table.groupby(["ticker", "fiscal_year", "metric"])["value"].first().unstack("metric")
+    fy = line_items(fy_table, sorted(fy_table["metric"].unique()), keys=["ticker", "fiscal_year"], keep_empty=True)
     out = changes.copy()
     out["revenue"] = np.nan
     out["operating_income"] = np.nan
@@ -832,6 +767,14 @@ def pooled_capex_intensity(ttm: pd.DataFrame, suspects: pd.DataFrame | None = No
     A TTM window that contains a suspect quarter (`suspect_quarters`) is left out (NaN) and
     ``excluded`` names the company and quarter.
 
+    Parameters
+    ----------
+    ttm : pandas.DataFrame
+        Calendar-aligned TTM rows of `financials` (`load_ttm`); their ``quarter_end`` and
+        ``calendar_label`` come along.
+    suspects : pandas.DataFrame, optional
+        `suspect_quarters` output.
+
     Returns
     -------
     pandas.DataFrame
@@ -840,11 +783,10 @@ def pooled_capex_intensity(ttm: pd.DataFrame, suspects: pd.DataFrame | None = No
     """
     rows = ttm[ttm["metric"].isin(["capex", "revenue"])]
     sums = calendar_sum(rows, by=None)
-    wide = sums.set_index(["calendar_year", "calendar_quarter", "metric"])["value"].unstack("metric")
-    wide = wide.reindex(columns=["capex", "revenue"])
-    wide.columns.name = None
+    quarter = ["calendar_year", "calendar_quarter", *[c for c in ("quarter_end", "calendar_label") if c in sums]]
+    wide = line_items(sums, ["capex", "revenue"], keys=quarter, keep_empty=True)
     gaps = sums[sums["missing"] != ""].assign(text=lambda d: d["metric"] + " lacks " + d["missing"])
-    gaps = gaps.groupby(["calendar_year", "calendar_quarter"])["text"].agg("; ".join)
+    gaps = gaps.groupby(quarter)["text"].agg("; ".join)
     wide["missing"] = gaps.reindex(wide.index).fillna("")
     wide = wide.reset_index()
     wide["calendar_year"] = wide["calendar_year"].astype(int)
@@ -860,9 +802,9 @@ def pooled_capex_intensity(ttm: pd.DataFrame, suspects: pd.DataFrame | None = No
                                                  wide.loc[hit, "excluded"] + "; " + note)
     wide["capex_intensity"] = get_capex_intensity(wide["capex"], wide["revenue"])
     wide.loc[wide["excluded"] != "", "capex_intensity"] = np.nan
-    wide["quarter_end"] = calendar_quarter_end(wide["calendar_year"], wide["calendar_quarter"])
-    wide["calendar_label"] = wide["calendar_year"].astype(str) + " Q" + wide["calendar_quarter"].astype(str)
-    return wide.sort_values("qi").reset_index(drop=True)
+    cols = ["calendar_year", "calendar_quarter", "capex", "revenue", "missing", "qi", "excluded", "capex_intensity",
+            "quarter_end", "calendar_label"]
+    return wide[[c for c in cols if c in wide]].sort_values("qi").reset_index(drop=True)
 
 
 def pooled_period_ends(ttm: pd.DataFrame, calendar_label: str, metrics=("capex", "revenue")) -> dict:
@@ -894,7 +836,7 @@ def _latest_lives(changes: pd.DataFrame) -> pd.Series:
 
 def verdict_a9() -> Verdict:
     """Verdict on A9 from the snapshot and facts table (rule and reasons in `a9_verdict`)."""
-    tickers = hyperscalers()
+    tickers = members(sub_layer=SUB_LAYER)
     wide = wide_by_quarter(load_ttm(tickers))
     suspects = suspect_quarters(load_quarters(tickers), ratio=assumption("suspect_quarter_ratio"))
     growth = exclude_suspect_windows(da_revenue_growth(da_vs_capex_ppe(wide)), suspects,
@@ -998,7 +940,7 @@ def a9_verdict(context: pd.DataFrame, changes: pd.DataFrame) -> Verdict:
 
 def verdict_a10(capex_intensity_threshold: float, history_years: int = 3) -> Verdict:
     """Verdict on A10 from the snapshot (rule in `a10_verdict`); the threshold comes from the ledger."""
-    tickers = hyperscalers()
+    tickers = members(sub_layer=SUB_LAYER)
     ttm = load_ttm(tickers)
     suspects = suspect_quarters(load_quarters(tickers), ratio=assumption("suspect_quarter_ratio"))
     pooled = pooled_capex_intensity(ttm, suspects)
@@ -1071,7 +1013,7 @@ def a10_verdict(pooled: pd.DataFrame, capex_intensity_threshold: float, history_
         f"in {then['calendar_label']} it was {then['capex_intensity']:.1%}, and {first['capex_intensity']:.1%} in "
         f"{first['calendar_label']}, the earliest quarter with a pooled figure.{growth}{gap_text}"
     )
-    tickers = sorted(ends) if ends else hyperscalers()
+    tickers = sorted(ends) if ends else members(sub_layer=SUB_LAYER)
     return Verdict(summary=summary, **compared, numbers=numbers,
                    sources="SEC EDGAR XBRL filings (10-K, 10-Q) of " + ", ".join(tickers),
                    data_through=through_text(dict(ends)) if ends else "")

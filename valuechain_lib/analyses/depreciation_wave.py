@@ -34,6 +34,9 @@ Because every company's fitted life misses the years after the fit by more than 
 chapter reports coverage years as a range (`coverage_scenarios`, `coverage_span`) across the fitted
 and the stated server lives and the growth assumptions, the fitted case being one of them.
 
+The companies' stated server lives are `valuechain_lib.analyses.depreciation.current_lives`, re-exported
+here for the chapter.
+
 References
 ----------
 Essay A, "The AI Value Chain Is Collapsing Inward" (late 2025), claim A9; Essay B (Tiger Brokers,
@@ -55,21 +58,23 @@ import pandas as pd
 
 from valuechain_lib.analyses.depreciation import current_lives
 from valuechain_lib.analyses.training_to_inference import latest_run_rates, run_rates
+from valuechain_lib.calc.metrics import line_items
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.snapshot.facts import facts, label
 from valuechain_lib.snapshot.financials import financials
+from valuechain_lib.snapshot.universe import members
 
 __all__ = [
-    "CAPEX_GROWTHS", "CENTRAL", "COMPANIES", "DA_FACTS_FILL", "ERROR_FLAG", "LIFE_GRID", "LIVES",
+    "CAPEX_GROWTHS", "CENTRAL", "DA_FACTS_FILL", "ERROR_FLAG", "LIFE_GRID", "LIVES",
     "REVENUE_GROWTHS", "InsufficientDataError", "booked_depreciation", "calibrate", "calibration_table",
-    "central_projection", "company_inputs", "coverage_scenarios", "coverage_span", "coverage_year",
+    "central_projection", "company_inputs", "coverage_scenarios", "coverage_span", "coverage_year", "current_lives",
     "depreciation_schedule", "downstream_revenue", "downstream_run_rate", "fit_life", "fitted_da", "mape",
     "out_of_sample_errors", "project", "projection_through", "reconciliation", "scenario_grid", "stated_lives", "stock_weights",
     "summary", "vintage_weights",
 ]
 
-#: The companies modelled.
-COMPANIES = ("AMZN", "META", "MSFT", "ORCL", "GOOGL")
+#: The companies modelled (`valuechain_lib.snapshot.universe.members`).
+SUB_LAYER = "hyperscaler"
 #: Useful lives (years) the calibration searches, a quarter-year apart.
 LIFE_GRID = tuple(np.round(np.arange(2.0, 15.0001, 0.25), 2))
 #: Out-of-sample mean absolute percentage error above which a company is flagged.
@@ -269,10 +274,9 @@ def _wide(ticker: str, calendar: bool) -> pd.DataFrame:
     rows = financials(ticker, freq="FY", calendar=calendar, metrics=metrics)
     key = "calendar_year" if calendar else "fiscal_year"
     rows = rows[rows[key].notna()]
-    wide = rows.pivot_table(index=key, columns="metric", values="value", aggfunc="first")
+    wide = line_items(rows, metrics, keys=[key])
     wide.index = wide.index.astype(int)
     wide.index.name = "year"
-    wide = wide.reindex(columns=metrics)
     ends = pd.to_datetime(rows.groupby(key)["period_end"].max())
     ends.index = ends.index.astype(int)
     wide.attrs["december_year_end"] = bool(len(ends)) and bool((ends.dt.month == 12).all())
@@ -377,7 +381,7 @@ def calibrate(company: str, fit_until: int = 2021, inputs: Mapping | None = None
     Parameters
     ----------
     company : str
-        Ticker (one of `COMPANIES`).
+        Ticker (a hyperscaler, `SUB_LAYER`).
     fit_until : int
         Last year fitted (in-sample); later years are for `out_of_sample_errors`.
     inputs : mapping, optional
@@ -440,9 +444,18 @@ def out_of_sample_errors(calibrations: Sequence[Mapping], threshold: float = ERR
     return pd.DataFrame(rows, columns=["ticker", "oos_years", "oos_mape", "oos_bias", "flag"])
 
 
-def calibration_table(tickers: Sequence[str] = COMPANIES, fit_until: int = 2021,
+def calibration_table(tickers: Sequence[str] | None = None, fit_until: int = 2021,
                       threshold: float = ERROR_FLAG) -> tuple[pd.DataFrame, list[dict]]:
     """Calibrate every company; a company that cannot be calibrated gets a row with the reason.
+
+    Parameters
+    ----------
+    tickers : sequence of str, optional
+        Default the hyperscalers (``members(sub_layer="hyperscaler")``).
+    fit_until : int
+        Last year fitted.
+    threshold : float
+        Out-of-sample error flagged (`out_of_sample_errors`).
 
     Returns
     -------
@@ -450,10 +463,11 @@ def calibration_table(tickers: Sequence[str] = COMPANIES, fit_until: int = 2021,
         The table ``ticker, basis, da_measure, base_year, fit_years, useful_life, stock_scale,
         in_sample_mape, oos_years, oos_mape, oos_bias, flag, lease_years, at_grid_edge, skipped``
         (``at_grid_edge``: the fitted life is the shortest or longest searched) and the `calibrate`
-        results of the companies calibrated.
+        results of the companies calibrated. Both in the order of the first year fitted (the longest
+        history first), then of ticker; the companies that cannot be calibrated last.
     """
     rows, cals = [], []
-    for t in tickers:
+    for t in (members(sub_layer=SUB_LAYER) if tickers is None else tickers):
         try:
             cal = calibrate(t, fit_until)
         except InsufficientDataError as exc:
@@ -468,6 +482,9 @@ def calibration_table(tickers: Sequence[str] = COMPANIES, fit_until: int = 2021,
                      "in_sample_mape": cal["in_sample_mape"],
                      "lease_years": f"{lease[0]}–{lease[-1]}" if lease else "none tagged",
                      "at_grid_edge": cal["useful_life"] in (min(LIFE_GRID), max(LIFE_GRID)), "skipped": ""})
+    cals.sort(key=lambda c: (c["inputs"]["base_year"], c["ticker"]))
+    order = {c["ticker"]: i for i, c in enumerate(cals)}
+    rows.sort(key=lambda r: order.get(r["ticker"], len(order)))
     table = pd.DataFrame(rows)
     oos = out_of_sample_errors(cals, threshold)
     table = table.merge(oos, on="ticker", how="left")
@@ -848,9 +865,8 @@ def booked_depreciation(calibrations: Sequence[Mapping]) -> pd.DataFrame:
     last_q = quarters[quarters["qi"] == qi].set_index("ticker")["value"]
     out = pd.DataFrame({
         "ticker": tickers, "da_item": [items[t] for t in tickers],
-        "calendar_label": [f"{qi // 4} Q{qi % 4 + 1}"] * len(tickers),
-        "fiscal_label": ["FY" + str(int(at.loc[t, "fiscal_year"])) + " " + str(at.loc[t, "fiscal_period"])
-                         for t in tickers],
+        "calendar_label": [at.loc[t, "calendar_label"] for t in tickers],
+        "fiscal_label": [at.loc[t, "fiscal_label"] for t in tickers],
         "period_end": [pd.Timestamp(at.loc[t, "period_end"]) for t in tickers],
         "booked_ttm": [float(at.loc[t, "value"]) for t in tickers],
         "booked_run_rate": [float(last_q.get(t, np.nan)) * 4 for t in tickers],

@@ -8,15 +8,15 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from valuechain_lib.analyses.capex_vs_cash import hyperscalers
-from valuechain_lib.calc.periods import calendar_quarter
+from valuechain_lib.calc.metrics import line_items
+from valuechain_lib.calc.periods import calendar_label, calendar_quarter, fiscal_label
 from valuechain_lib.snapshot.facts import facts, label, segment_series
 from valuechain_lib.snapshot.financials import financials
 from valuechain_lib.snapshot.reported_after import reported_after
-from valuechain_lib.snapshot.universe import universe
+from valuechain_lib.snapshot.universe import members, universe
 
-#: Facts-table entity name of each hyperscaler.
-ENTITY_TICKERS = {"Amazon": "AMZN", "Microsoft": "MSFT", "Alphabet": "GOOGL", "Meta": "META", "Oracle": "ORCL"}
+#: The spenders (`valuechain_lib.snapshot.universe.members`).
+SPENDERS = "hyperscaler"
 #: Upstream suppliers whose revenue is set beside hyperscaler capex; all but TSM file in USD.
 USD_SUPPLIERS = ("NVDA", "AMD", "AVGO", "MU", "INTC")
 TWD_SUPPLIER = "TSM"
@@ -75,7 +75,7 @@ def capex_guidance() -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per facts-table row of claim B2 whose entity is a hyperscaler and whose metric names
+        One row per facts-table row of claim B2 whose ticker is a hyperscaler's and whose metric names
         a plan (`PLAN_METRIC`; B2 also holds reported results):
         ``company, ticker, fact_id, plan_period`` (as stated, e.g. ``FY2026`` or ``FY2026 Q1``),
         ``plan_year`` (int), ``plan_scope`` (``year`` or ``quarter``), ``plan_basis`` (``calendar
@@ -104,11 +104,11 @@ def capex_guidance() -> pd.DataFrame:
     [['GOOGL', 2025, 3]]
     """
     table = facts(claim_id="B2")
-    table = table[table["entity"].isin(list(ENTITY_TICKERS))
+    table = table[table["ticker"].isin(members(sub_layer=SPENDERS))
                   & table["metric"].fillna("").str.contains(PLAN_METRIC)].copy()
     months = _fy_end_months()
     out = pd.DataFrame({"company": table["entity"].astype(str), "fact_id": table["fact_id"].astype(str)})
-    out["ticker"] = out["company"].map(ENTITY_TICKERS)
+    out["ticker"] = table["ticker"].astype(str)
     period = table["period"].fillna("").astype(str)
     parsed = period.str.extract(_PLAN_PERIOD)
     year = pd.to_numeric(parsed[0], errors="coerce")
@@ -227,7 +227,7 @@ def ttm_ocf_base(ttm: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "ocf_base": last["value"].astype(float),
         "ocf_base_end": last["period_end"],
-        "ocf_base_quarter": [f"{q // 4} Q{q % 4 + 1}" for q in last["q_index"]],
+        "ocf_base_quarter": [calendar_label(q // 4, q % 4 + 1) for q in last["q_index"]],
         "ocf_base_q_index": last["q_index"].astype(int),
         "ocf_prior": np.asarray(prior, dtype=float),
     }, index=last.index)
@@ -282,9 +282,9 @@ def match_plans_to_cash(plans: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame
 
 
 def _actuals_wide(rows: pd.DataFrame, year_col: str) -> pd.DataFrame:
-    wide = rows.pivot_table(index=["ticker", year_col], columns="metric", values="value", aggfunc="first",
-                            dropna=False)
-    wide = wide.reindex(columns=["capex", "operating_cash_flow"])
+    wide = line_items(rows, ["capex", "operating_cash_flow"], keys=["ticker", year_col], keep_empty=True)
+    # Every company in every year of the table (a year a company lacks is a row of NaN).
+    wide = wide.reindex(pd.MultiIndex.from_product(wide.index.levels, names=wide.index.names))
     ends = rows.groupby(["ticker", year_col])[["period_start", "period_end"]].agg({"period_start": "min",
                                                                                   "period_end": "max"})
     return wide.join(ends).reset_index().rename(columns={year_col: "year"})
@@ -326,7 +326,7 @@ def guidance_vs_cash(since: int = 2022) -> pd.DataFrame:
     >>> sorted(gvc["basis"].unique())
     ['calendar year', 'fiscal year to June', 'fiscal year to May']
     """
-    tickers = hyperscalers()
+    tickers = members(sub_layer=SPENDERS)
     months = _fy_end_months()
     plans = capex_guidance()
     annual = plans[(plans["plan_scope"] == "year") & plans["has_figure"]]
@@ -348,11 +348,9 @@ def guidance_vs_cash(since: int = 2022) -> pd.DataFrame:
                                                                                               "year"]]
     frame = frame.merge(keys, on=["ticker", "basis", "year"], how="outer")
     fiscal = frame["basis"] != "calendar year"
-    frame["period_label"] = np.where(
-        fiscal,
-        "FY" + frame["year"].astype(str) + " (to " + frame["ticker"].map(
-            lambda t: _MONTHS[months[t] - 1][:3]) + " " + frame["year"].astype(str) + ")",
-        frame["year"].astype(str))
+    frame["period_label"] = [
+        f"{fiscal_label(y, 'FY')} (to {_MONTHS[months[t] - 1][:3]} {y})" if is_fiscal else str(y)
+        for t, y, is_fiscal in zip(frame["ticker"], frame["year"], fiscal, strict=True)]
     frame = frame[frame["year"] >= since]
     plan_cols = latest.rename(columns={"value": "guided_value", "value_low": "guided_low",
                                        "value_high": "guided_high", "as_of": "guidance_as_of",
@@ -467,7 +465,7 @@ def spenders_to_suppliers(start_year: int = 2019) -> pd.DataFrame:
     >>> flows.loc[2024, "upstream_excluded"]
     'TSM (kept in TWD: no cited annual TWD/USD rate)'
     """
-    spenders = hyperscalers()
+    spenders = members(sub_layer=SPENDERS)
     capex = financials(spenders, freq="FY", calendar=True, metrics="capex")
     capex_w = capex.pivot_table(index="calendar_year", columns="ticker", values="value", aggfunc="first",
                                 dropna=False).reindex(columns=spenders)
@@ -618,7 +616,7 @@ def tsmc_revenue(start_year: int = 2019) -> pd.DataFrame:
     filed = financials(TWD_SUPPLIER, freq="FY", metrics="revenue")
     filed = filed[filed["value"].notna() & (filed["period_end"].dt.year >= start_year)]
     rows = pd.DataFrame({
-        "status": FILED_LABEL, "freq": "FY", "period": "FY" + filed["period_end"].dt.year.astype(str),
+        "status": FILED_LABEL, "freq": "FY", "period": filed["fiscal_label"],
         "period_end": filed["period_end"], "value_twd": filed["value"].astype(float), "value_usd": np.nan,
         "source": "accession " + filed["accession"].astype(str),
         "label": filed["form"].astype(str) + " filed " + pd.to_datetime(filed["filed"]).dt.strftime("%Y-%m-%d"),

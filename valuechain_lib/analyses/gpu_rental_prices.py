@@ -8,7 +8,8 @@ declared in ``data/gpu_assumptions.csv``.
 
 References
 ----------
-Facts table rows F104-F127 (``data/facts.csv``); model inputs in ``data/gpu_assumptions.csv``.
+Facts table rows F104-F127 (``data/facts.csv``); model inputs in ``data/gpu_assumptions.csv``. The model's
+`load_assumptions` is re-exported here for the chapter, which imports this module only.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from valuechain_lib.models import gpu_economics
+from valuechain_lib.models.gpu_economics import load_assumptions
 from valuechain_lib.snapshot.facts import facts, label
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "break_even_by_generation",
     "break_even_rules_of_thumb",
     "break_even_scenarios",
+    "load_assumptions",
     "position_vs_break_even",
     "rental_price_series",
 ]

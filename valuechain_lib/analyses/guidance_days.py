@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from valuechain_lib.analyses.follow_the_money import ENTITY_TICKERS, capex_guidance
+from valuechain_lib.analyses.follow_the_money import capex_guidance
 from valuechain_lib.claims.verdicts import Verdict, less_than, through_text
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.snapshot.facts import facts, label
 from valuechain_lib.snapshot.prices import prices
+from valuechain_lib.snapshot.universe import members
 
 #: The market the abnormal returns are measured against.
 BENCHMARK = "SPY"
@@ -35,8 +36,9 @@ MIN_ESTIMATION_DAYS = 120
 CAR_DAYS = 3
 #: A first reaction day further than this after the statement means the prices have a gap there.
 MAX_DAYS_TO_REACTION = 7
-#: Neoclouds whose own capex statements are events too (facts-table entity -> ticker).
-NEOCLOUD_TICKERS = {"CoreWeave": "CRWV", "Nebius": "NBIS"}
+#: The spenders whose statements are events (`valuechain_lib.snapshot.universe.members`): the hyperscalers, and
+#: the neoclouds' own capex statements too.
+HYPERSCALERS, NEOCLOUDS = "hyperscaler", "neocloud"
 #: Upstream suppliers measured on the spenders' guidance days (price tickers).
 SUPPLIERS = ("NVDA", "AVGO", "MU", "TSM")
 #: Kinds of fact row that date a statement by when it was made (a press report is dated by its article).
@@ -63,14 +65,14 @@ class EventStudyError(ValueChainError):
 # --------------------------------------------------------------------------- statements and events
 def _neocloud_guidance() -> tuple[pd.DataFrame, pd.DataFrame]:
     """The neoclouds' capex-plan rows of the facts table: (statements, rows not used with the reason)."""
-    rows = [facts(entity=name) for name in NEOCLOUD_TICKERS]
-    table = pd.concat(rows, ignore_index=True)
+    table = facts()
+    table = pd.concat([table[table["ticker"] == t] for t in members(sub_layer=NEOCLOUDS)], ignore_index=True)
     metric = table["metric"].fillna("")
     is_plan = metric.str.contains(_CAPEX_WORD) & metric.str.contains(_PLAN_WORD)
     table = table[is_plan & table["unit"].isin(list(_UNIT_SCALE))].copy()
     scale = table["unit"].astype(str).map(_UNIT_SCALE)
     out = pd.DataFrame({"company": table["entity"].astype(str), "fact_id": table["fact_id"].astype(str)})
-    out["ticker"] = out["company"].map(NEOCLOUD_TICKERS)
+    out["ticker"] = table["ticker"].astype(str)
     out["plan_period"] = table["period"].fillna("").astype(str)
     for col in ("value", "value_low", "value_high"):
         out[col] = table[col] * scale
@@ -741,7 +743,7 @@ def score_b3(events: pd.DataFrame, *, alpha: float = 0.10, sample: str = "all", 
     sources = (f"{PRICE_SOURCE}. Capex-guidance statements in the facts table: "
                f"{', '.join(chosen['fact_ids'])} (company statements as reported; see each row's confidence).")
     if dropped is not None and group == "hyperscaler":
-        dropped = dropped[dropped["ticker"].isin(list(ENTITY_TICKERS.values()))]
+        dropped = dropped[dropped["ticker"].isin(members(sub_layer=HYPERSCALERS))]
     if dropped is not None and not dropped.empty:
         sources += f" Not used: {dropped_text(dropped)}."
     last_price = last_price_date if last_price_date is not None else chosen["window_end"].max()

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from valuechain_lib.calc.aggregate import profit_pool
-from valuechain_lib.calc.metrics import get_gross_margin, get_gross_profit, get_operating_margin
-from valuechain_lib.calc.periods import calendar_quarter, calendar_quarter_end
+from valuechain_lib.calc.metrics import get_gross_margin, get_gross_profit, get_operating_margin, line_items
+from valuechain_lib.calc.periods import calendar_label, calendar_period
 from valuechain_lib.claims.verdicts import Verdict, format_distance, format_value, through_text, within
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.snapshot.facts import (
@@ -20,6 +20,7 @@ from valuechain_lib.snapshot.facts import (
     facts,
     label,
     segment_series,
+    segment_tickers,
 )
 from valuechain_lib.snapshot.financials import financials
 from valuechain_lib.snapshot.universe import universe
@@ -66,7 +67,7 @@ def complete_panel(table: pd.DataFrame, metrics, since_year: int, until=None) ->
             lacking = sorted(span - got)
             if lacking:
                 missing.append(f"{metric} lacks {len(lacking)} of {len(span)} quarters "
-                               f"(first gap {lacking[0] // 4} Q{lacking[0] % 4 + 1})")
+                               f"(first gap {calendar_label(lacking[0] // 4, lacking[0] % 4 + 1)})")
         if missing:
             excluded[ticker] = "; ".join(missing)
         else:
@@ -108,8 +109,8 @@ def layer_pool(since_year: int = 2021, freq: str = "TTM") -> tuple[pd.DataFrame,
     qi = table["calendar_year"].astype(int) * 4 + table["calendar_quarter"].astype(int) - 1
     table = table[qi <= last]
     pool = profit_pool(table, u, metrics=POOL_METRICS)
-    wide = pool.set_index(["layer", "calendar_year", "calendar_quarter", "metric"])["value"].unstack("metric")
-    wide = wide.reset_index()
+    wide = line_items(pool, POOL_METRICS, keys=["layer", "calendar_year", "calendar_quarter", "quarter_end"],
+                      keep_empty=True).reset_index()
     # The latest own period end among each layer's companies in the quarter (Nvidia's Q1 ends in April).
     ends = (table[table["value"].notna()].assign(layer=table["ticker"].map(u.set_index("ticker")["layer"]))
             .groupby(["layer", "calendar_year", "calendar_quarter"])["period_end"].max().rename("period_end"))
@@ -117,8 +118,9 @@ def layer_pool(since_year: int = 2021, freq: str = "TTM") -> tuple[pd.DataFrame,
     wide["operating_margin"] = get_operating_margin(wide["operating_income"], wide["revenue"])
     members = u[u["ticker"].isin(kept)].groupby("layer")["ticker"].agg(lambda t: ", ".join(sorted(t)))
     wide["companies"] = wide["layer"].map(members)
-    wide["quarter_end"] = calendar_quarter_end(wide["calendar_year"], wide["calendar_quarter"])
-    return wide.sort_values(["layer", "quarter_end"]).reset_index(drop=True), excluded
+    cols = ["layer", "calendar_year", "calendar_quarter", "operating_income", "revenue", "period_end",
+            "operating_margin", "companies", "quarter_end"]
+    return wide[cols].sort_values(["layer", "quarter_end"]).reset_index(drop=True), excluded
 
 
 def pooled_tickers(pool: pd.DataFrame) -> list[str]:
@@ -144,11 +146,9 @@ def company_margins(since_year: int = 2021, freq: str = "TTM") -> pd.DataFrame:
     table = financials(freq=freq, calendar=True,
                        metrics=["revenue", "gross_profit", "cost_of_revenue", "operating_income"])
     table = table[table["calendar_year"] >= since_year]
-    keys = ["ticker", "calendar_year", "calendar_quarter"]
-    wide = table.set_index([*keys, "metric"])["value"].unstack("metric")
-    labels = table.groupby(keys).agg(fiscal_year=("fiscal_year", "first"), fiscal_period=("fiscal_period", "first"),
-                                     unit=("unit", "first"), period_end=("period_end", "max"))
-    wide = wide.join(labels).reset_index()
+    keys = ["ticker", "calendar_year", "calendar_quarter", "quarter_end", "fiscal_label", "period_end", "unit"]
+    wide = line_items(table, ["revenue", "gross_profit", "cost_of_revenue", "operating_income"], keys=keys,
+                      keep_empty=True).reset_index()
     computed = wide["gross_profit"].isna() & wide["revenue"].notna() & wide["cost_of_revenue"].notna()
     wide["gross_profit_basis"] = np.where(wide["gross_profit"].notna(), "reported",
                                           np.where(computed, "computed: revenue − cost of revenue", "missing"))
@@ -158,8 +158,6 @@ def company_margins(since_year: int = 2021, freq: str = "TTM") -> pd.DataFrame:
     wide["operating_margin"] = get_operating_margin(wide["operating_income"], wide["revenue"])
     wide["layer"] = wide["ticker"].map(u["layer"])
     wide["sub_layer"] = wide["ticker"].map(u["sub_layer"])
-    wide["fiscal_label"] = "FY" + wide["fiscal_year"].astype(str) + " " + wide["fiscal_period"]
-    wide["quarter_end"] = calendar_quarter_end(wide["calendar_year"], wide["calendar_quarter"])
     wide = wide.dropna(subset=["revenue"])
     cols = ["ticker", "layer", "sub_layer", "calendar_year", "calendar_quarter", "quarter_end", "fiscal_label",
             "period_end", "revenue", "gross_profit", "operating_income", "gross_margin", "operating_margin",
@@ -234,8 +232,9 @@ def nvidia_verdict(margins: pd.DataFrame, claimed: float = 0.70, tolerance: floa
 
 
 # --------------------------------------------------------------------------- A8: the hourglass, like for like
-#: Cloud segments compared in the middle of the hourglass, and the company each belongs to.
-CLOUD_SEGMENTS = {"AWS": "AMZN", "Google Cloud": "GOOGL", "Microsoft Intelligent Cloud": "MSFT"}
+#: Cloud segments compared in the middle of the hourglass (the company each belongs to is the ticker of its
+#: facts-table rows, `valuechain_lib.snapshot.facts.segment_tickers`).
+CLOUD_SEGMENTS = ("AWS", "Google Cloud", "Microsoft Intelligent Cloud")
 #: Midstream companies without a cloud business to measure: Meta rents out no computing capacity
 #: (its capex serves its own apps and its income is advertising), so it is left out of the cloud views.
 NO_CLOUD_BUSINESS = ("META",)
@@ -248,9 +247,9 @@ ROLES = ("bottom", "middle", "top", "beside")
 
 
 def quarter_label(end) -> str:
-    """A calendar quarter end as ``"2026 Q1"``."""
+    """A calendar quarter end as ``"2026 Q1"`` (`valuechain_lib.calc.periods.calendar_label`)."""
     end = pd.Timestamp(end)
-    return f"{end.year} Q{end.quarter}"
+    return calendar_label(end.year, end.quarter)
 
 
 def window_label(quarters) -> str:
@@ -265,7 +264,7 @@ def _lowest_confidence(values) -> str:
     return max((str(v) for v in values), key=CONFIDENCES.index)
 
 
-def cloud_segment_quarters(segments=tuple(CLOUD_SEGMENTS)) -> tuple[pd.DataFrame, dict[str, str]]:
+def cloud_segment_quarters(segments=CLOUD_SEGMENTS) -> tuple[pd.DataFrame, dict[str, str]]:
     """Quarterly revenue and operating income of cloud segments by calendar quarter, from the facts table.
 
     Parameters
@@ -284,6 +283,7 @@ def cloud_segment_quarters(segments=tuple(CLOUD_SEGMENTS)) -> tuple[pd.DataFrame
         `valuechain_lib.snapshot.vintage.as_of` date).
     """
     rows, missing = [], {}
+    companies = segment_tickers()
     for segment in segments:
         rev_metric, oi_metric = SEGMENT_MARGIN_PAIRS[segment]
         try:
@@ -301,7 +301,7 @@ def cloud_segment_quarters(segments=tuple(CLOUD_SEGMENTS)) -> tuple[pd.DataFrame
             if r["unit"] != "USD million" or o["unit"] != "USD million":
                 raise FactsError(f"segment {segment!r} {end:%Y-%m-%d}: figures in {r['unit']} and {o['unit']}, "
                                  "not USD million")
-            rows.append({"segment": segment, "company": CLOUD_SEGMENTS.get(segment, ""), "period": r["period"],
+            rows.append({"segment": segment, "company": companies.get(segment, ""), "period": r["period"],
                          "period_end": end, "revenue": r["value"] * _MILLION,
                          "operating_income": o["value"] * _MILLION,
                          "confidence": _lowest_confidence([r["confidence"], o["confidence"]]),
@@ -313,8 +313,7 @@ def cloud_segment_quarters(segments=tuple(CLOUD_SEGMENTS)) -> tuple[pd.DataFrame
     if not rows:
         return pd.DataFrame(columns=columns), missing
     out = pd.DataFrame(rows)
-    out = out.join(calendar_quarter(out["period_end"]))
-    out["quarter_end"] = calendar_quarter_end(out["calendar_year"], out["calendar_quarter"])
+    out = out.join(calendar_period(out["period_end"])[["calendar_year", "calendar_quarter", "quarter_end"]])
     out["operating_margin"] = get_operating_margin(out["operating_income"], out["revenue"])
     return out[columns].sort_values(["segment", "quarter_end"]).reset_index(drop=True), missing
 
@@ -408,7 +407,7 @@ def oracle_cloud_share() -> dict | None:
         if row["period_end"] in revenue.index:
             total = revenue.loc[row["period_end"]]
             return {"share": row["value"] * _MILLION / total["value"], "period_end": row["period_end"],
-                    "fiscal_label": f"FY{total['fiscal_year']} {total['fiscal_period']}",
+                    "fiscal_label": total["fiscal_label"],
                     "fact_id": row["fact_id"], "confidence": str(row["confidence"])}
     return None
 
@@ -528,10 +527,8 @@ def _sum_row(group, role, label_, revenue, operating_income, members, basis, con
 def _companies_in_window(tickers, quarters) -> tuple[pd.DataFrame, dict[str, str]]:
     """Quarterly revenue and operating income (USD) of companies with both for every window quarter."""
     table = financials(freq="Q", calendar=True, metrics=list(POOL_METRICS))
-    table = table[table["ticker"].isin(list(tickers))].copy()
-    table["quarter_end"] = calendar_quarter_end(table["calendar_year"], table["calendar_quarter"])
-    table = table[table["quarter_end"].isin(quarters) & table["value"].notna()]
-    wide = table.pivot_table(index=["ticker", "quarter_end"], columns="metric", values="value", aggfunc="sum")
+    table = table[table["ticker"].isin(list(tickers)) & table["quarter_end"].isin(quarters) & table["value"].notna()]
+    wide = line_items(table, POOL_METRICS, keys=["ticker", "quarter_end"])
     ends = table.groupby(["ticker", "quarter_end"])["period_end"].max()
     kept, excluded = [], {}
     for ticker in tickers:
@@ -620,7 +617,8 @@ def hourglass(since_year: int = 2021, min_segments: int = 2, max_quarters: int =
                                  f"segment figures, facts table ({year['kinds']}; {year['fact_ids']}); {why}",
                                  year["confidence"], f"{year['period']} (to {year['period_end']:%Y-%m-%d})"))
     usd_mid = universe().query("layer == 'midstream' and currency == 'USD'")["ticker"].tolist()
-    replaced = {CLOUD_SEGMENTS[s] for s in segments}
+    companies = segment_tickers()
+    replaced = {companies[s] for s in segments}
     others = [t for t in usd_mid if t not in replaced and t not in NO_CLOUD_BUSINESS]
     company_rows, not_complete = _companies_in_window(others, quarters)
     oracle = oracle_cloud_share()
@@ -764,8 +762,11 @@ def verdict_a8(since_year: int = 2021, min_segments: int = 2, max_quarters: int 
 
 
 # --------------------------------------------------------------------------- chart helpers: labels at line ends
-#: Every segment the facts table holds margins for, and the company whose colour it takes in charts.
-SEGMENT_COMPANIES = {**CLOUD_SEGMENTS, "AMD Data Center": "AMD", "Broadcom Semiconductor Solutions": "AVGO"}
+def segment_companies() -> dict[str, str]:
+    """Every segment the facts table holds margins for (`valuechain_lib.snapshot.facts.SEGMENT_MARGIN_PAIRS`, in
+    that order) and its company's ticker, whose colour it takes in charts (`segment_tickers`)."""
+    companies = segment_tickers()
+    return {segment: companies[segment] for segment in SEGMENT_MARGIN_PAIRS}
 
 
 
@@ -821,7 +822,7 @@ def segment_margin_points(rows: pd.DataFrame | None = None, last_filed: dict | N
         `segment_margins` rows (for tests).
     last_filed : dict, optional
         ticker → last period end in the snapshot; default `last_filed_quarters` of the segments'
-        companies (`SEGMENT_COMPANIES`).
+        companies (`segment_companies`).
 
     Returns
     -------
@@ -831,7 +832,7 @@ def segment_margin_points(rows: pd.DataFrame | None = None, last_filed: dict | N
     from valuechain_lib.snapshot.facts import segment_margins
 
     rows = segment_margins() if rows is None else rows
-    company = rows["segment"].map(SEGMENT_COMPANIES)
+    company = rows["segment"].map(segment_companies())
     if last_filed is None:
         last_filed = last_filed_quarters(company.dropna().unique())
     return mark_after_snapshot(rows, company, last_filed)

@@ -4,7 +4,8 @@ CoreWeave's statements come from the snapshot, which takes them from a third-par
 (secondary source, no accession numbers); its cost of revenue excludes depreciation, so
 `get_adjusted_gross_profit` also subtracts D&A. Nebius files no us-gaap XBRL statements: its
 figures, CoreWeave's interest expense, backlog and customer shares are rows of the facts table,
-shown with their kind (press reports labelled) and confidence.
+shown with their kind (press reports labelled) and confidence. The hyperscalers' short names in prose
+are `valuechain_lib.analyses.capex_vs_cash.SHORT_NAMES`, re-exported here for the chapter.
 """
 
 from __future__ import annotations
@@ -14,20 +15,24 @@ import re
 import numpy as np
 import pandas as pd
 
-from valuechain_lib.analyses.capex_vs_cash import hyperscalers
+from valuechain_lib.analyses.capex_vs_cash import SHORT_NAMES
 from valuechain_lib.calc.metrics import (
     get_capex_intensity,
     get_gross_margin,
     get_gross_profit,
     get_operating_margin,
+    line_items,
 )
-from valuechain_lib.calc.periods import calendar_quarter_end
+from valuechain_lib.calc.periods import calendar_quarter_end, with_period_labels
 from valuechain_lib.claims.ledger import facts_through
 from valuechain_lib.claims.verdicts import Verdict, through_text
 from valuechain_lib.snapshot.facts import CONFIDENCES, QUARTER_PERIOD, facts, label
 from valuechain_lib.snapshot.financials import financials
+from valuechain_lib.snapshot.universe import members
 
 COREWEAVE = "CRWV"
+#: The peers CoreWeave is set against (`valuechain_lib.snapshot.universe.members`).
+PEERS = "hyperscaler"
 POOLED = "Hyperscalers pooled"
 ITEMS = ("revenue", "cost_of_revenue", "gross_profit", "depreciation_amortization", "operating_income",
          "net_income", "capex")
@@ -38,7 +43,7 @@ SECONDARY = "third-party derived statements (secondary source, no accession numb
 B10_ROLES = ("rents out", "buys from a neocloud", "market reaction")
 
 __all__ = [
-    "B10_ROLES", "COREWEAVE", "POOLED", "SECONDARY", "coreweave", "coreweave_backlog", "coreweave_interest",
+    "B10_ROLES", "COREWEAVE", "PEERS", "POOLED", "SECONDARY", "SHORT_NAMES", "coreweave", "coreweave_backlog", "coreweave_interest",
     "customer_concentration", "fragility", "get_adjusted_gross_profit", "get_growth_yoy", "hyperscaler_ttm",
     "latest_concentration", "nebius_quarters", "owner_evidence", "owner_supply_verdict", "peer_comparison", "to_usd",
     "together_ai", "together_verdict", "verdict_a6", "verdict_b10",
@@ -97,17 +102,11 @@ def to_usd(value, unit: str) -> float:
 
 
 def _wide(table: pd.DataFrame, items) -> pd.DataFrame:
-    keys = ["ticker", "calendar_year", "calendar_quarter"]
-    wide = table.set_index([*keys, "metric"])["value"].unstack("metric").reindex(columns=list(items))
-    wide.columns.name = None
-    labels = table.groupby(keys).agg(fiscal_year=("fiscal_year", "first"), fiscal_period=("fiscal_period", "first"),
-                                     period_end=("period_end", "max"))
-    wide = wide.join(labels).reset_index()
-    wide["fiscal_label"] = "FY" + wide["fiscal_year"].astype(str) + " " + wide["fiscal_period"].astype(str)
-    wide["quarter_end"] = calendar_quarter_end(wide["calendar_year"], wide["calendar_quarter"])
-    wide["calendar_label"] = [f"{int(y)} Q{int(q)}" for y, q in zip(wide["calendar_year"],
-                                                                      wide["calendar_quarter"], strict=True)]
-    return wide
+    table = with_period_labels(table)
+    keys = ["ticker", "calendar_year", "calendar_quarter", "fiscal_year", "fiscal_period", "period_end", "fiscal_label",
+            "quarter_end", "calendar_label"]
+    wide = line_items(table, items, keys=keys, keep_empty=True).reset_index()
+    return wide[["ticker", "calendar_year", "calendar_quarter", *items, *keys[3:]]]
 
 
 def _add_yoy(wide: pd.DataFrame, column: str, out: str) -> pd.DataFrame:
@@ -181,7 +180,7 @@ def hyperscaler_ttm(tickers=None, since: int = 2023, table: pd.DataFrame | None 
         ``gross_pooled_over``, ``quarter_end``, ``calendar_label``, ``period_end`` (the company's own;
         for the pooled row the latest of theirs).
     """
-    tickers = list(tickers or hyperscalers())
+    tickers = list(tickers or members(sub_layer=PEERS))
     if table is None:
         table = financials(tickers, freq="TTM", calendar=True,
                            metrics=["revenue", "cost_of_revenue", "gross_profit", "operating_income", "capex"])
@@ -192,19 +191,17 @@ def hyperscaler_ttm(tickers=None, since: int = 2023, table: pd.DataFrame | None 
     counts = full.groupby(keys)["ticker"].nunique()
     complete = counts[counts == len(tickers)].index
     full = full.set_index(keys).loc[complete].reset_index()
-    sums = full.groupby(keys)[["revenue", "operating_income", "capex"]].sum()
-    with_gp = full.dropna(subset=["gross_profit"])
-    sums["gross_profit"] = with_gp.groupby(keys)["gross_profit"].sum()
-    sums["gross_revenue"] = with_gp.groupby(keys)["revenue"].sum()
-    sums["gross_pooled_over"] = with_gp.groupby(keys)["ticker"].agg(lambda t: ", ".join(sorted(t)))
+    sums = full.groupby([*keys, "quarter_end", "calendar_label"])[["revenue", "operating_income", "capex"]].sum()
+    with_gp = full.dropna(subset=["gross_profit"]).groupby(keys)
+    sums = sums.reset_index(["quarter_end", "calendar_label"])
+    sums["gross_profit"] = with_gp["gross_profit"].sum()
+    sums["gross_revenue"] = with_gp["revenue"].sum()
+    sums["gross_pooled_over"] = with_gp["ticker"].agg(lambda t: ", ".join(sorted(t)))
     sums["period_end"] = full.groupby(keys)["period_end"].max()  # the latest company's own period end
     pooled = sums.reset_index().assign(ticker=POOLED)
     pooled["gross_margin"] = get_gross_margin(pooled["gross_profit"], pooled["gross_revenue"])
     pooled["operating_margin"] = get_operating_margin(pooled["operating_income"], pooled["revenue"])
     pooled["capex_to_revenue"] = get_capex_intensity(pooled["capex"], pooled["revenue"])
-    pooled["quarter_end"] = calendar_quarter_end(pooled["calendar_year"], pooled["calendar_quarter"])
-    pooled["calendar_label"] = [f"{int(y)} Q{int(q)}" for y, q in zip(pooled["calendar_year"],
-                                                                        pooled["calendar_quarter"], strict=True)]
     wide["gross_pooled_over"] = ""
     out = pd.concat([wide, pooled.drop(columns="gross_revenue")], ignore_index=True)
     out = _add_yoy(out, "revenue", "revenue_growth")
@@ -666,8 +663,9 @@ def owner_supply_verdict(evidence: pd.DataFrame, min_rent_out_figures: int = 1, 
     )
 
 
-def _quarter_end_text(calendar_label: str) -> str:
-    year, quarter = calendar_label.split(" Q")
+def _quarter_end_text(label: str) -> str:
+    """The last day of the calendar quarter named ``label`` (``2026 Q1`` → ``2026-03-31``)."""
+    year, quarter = label.split(" Q")
     return f"{calendar_quarter_end([int(year)], [int(quarter)])[0]:%Y-%m-%d}"
 
 

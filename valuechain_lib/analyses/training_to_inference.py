@@ -5,7 +5,9 @@ Amazon's are in companyfacts only for 2018–2020, so AWS backlog comes from fac
 providers' run rates (OpenAI, Anthropic: private companies) and the Amazon, Alphabet and Anthropic
 ties of claim B8 are facts rows, shown with their kind (press reports labelled) and confidence.
 Each ``verdict_b*`` function is the rule a row of ``data/claims.csv`` names; it reads the data, and
-a pure scoring function next to it turns frames into a `Verdict`.
+a pure scoring function next to it turns frames into a `Verdict`. The combined capex the chapter sets
+against the run rates is `valuechain_lib.analyses.capex_vs_cash`'s, re-exported here (`capex_vs_cash`,
+`COMBINED`, `through_by_company`) so the chapter imports its own module only.
 """
 
 from __future__ import annotations
@@ -15,16 +17,20 @@ import re
 import numpy as np
 import pandas as pd
 
-from valuechain_lib.analyses import capex_vs_cash as capex_module
-from valuechain_lib.calc.periods import calendar_quarter_end
+from valuechain_lib.analyses.capex_vs_cash import COMBINED, capex_vs_cash, through_by_company
+from valuechain_lib.analyses.capex_vs_cash import data_through as capex_data_through
+from valuechain_lib.calc.periods import calendar_period, with_period_labels
 from valuechain_lib.claims.ledger import facts_through
 from valuechain_lib.claims.verdicts import Verdict, at_least, count_of, format_value, through_text
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.snapshot.facts import CONFIDENCES, KINDS, facts, label
 from valuechain_lib.snapshot.financials import financials
+from valuechain_lib.snapshot.universe import members
 from valuechain_lib.snapshot.vintage import as_of
 
 PROVIDERS = ("OpenAI", "Anthropic")
+#: The companies whose backlogs and capex are read (`valuechain_lib.snapshot.universe.members`).
+SUB_LAYER = "hyperscaler"
 #: A run-rate metric in the facts table (annualized revenue, ARR, run-rate revenue).
 RUN_RATE = re.compile(r"run.?rate|annuali[sz]ed|\bARR\b|recurring revenue", re.IGNORECASE)
 #: The metric wording of the essay's own figure in the facts table ('ARR (Essay B's "~$44B")').
@@ -36,7 +42,8 @@ GAP_YEARS = 5
 B8_ROLES = ("investor", "cloud partner")
 
 __all__ = [
-    "B8_ROLES", "BACKLOG_METRIC", "ESSAY_FIGURE", "GAP_YEARS", "MARK_FIGURES", "MissingEvidenceError", "PROVIDERS",
+    "B8_ROLES", "BACKLOG_METRIC", "COMBINED", "ESSAY_FIGURE", "GAP_YEARS", "MARK_FIGURES", "MissingEvidenceError",
+    "PROVIDERS", "capex_vs_cash", "through_by_company",
     "aws_backlog", "backlog_marks", "backlog_verdict",
     "contract_verdict", "essay_figures", "funding_gap", "funding_verdict", "get_coverage", "get_required_growth",
     "get_rpo_to_revenue", "last_filed_quarter", "latest_run_rates", "matched_run_rates", "partner_evidence", "partners_verdict",
@@ -127,7 +134,7 @@ def rpo_history(tickers=None, since: int = 2018, table: pd.DataFrame | None = No
     Parameters
     ----------
     tickers : list of str, optional
-        Default: the hyperscalers (`valuechain_lib.analyses.capex_vs_cash.hyperscalers`).
+        Default: the hyperscalers (``members(sub_layer="hyperscaler")``).
     since : int
         First calendar year.
     table, revenue : pandas.DataFrame, optional
@@ -143,14 +150,16 @@ def rpo_history(tickers=None, since: int = 2018, table: pd.DataFrame | None = No
         ``revenue_growth`` (against the same calendar quarter a year earlier; NaN where either is
         missing), ``accession, form, filed``. Companies without RPO (Meta) have no rows.
     """
-    tickers = list(tickers or capex_module.hyperscalers())
+    tickers = list(tickers or members(sub_layer=SUB_LAYER))
     if table is None:
         table = financials(tickers, freq="Q", calendar=True, metrics="rpo")
+    table = with_period_labels(table)
     if revenue is None:
         revenue = financials(tickers, freq="TTM", calendar=True, metrics="revenue")
     keys = ["ticker", "calendar_year", "calendar_quarter"]
     rpo = table[table["ticker"].isin(tickers) & (table["metric"] == "rpo")].dropna(subset=["value"])
-    rpo = rpo[keys + ["fiscal_year", "fiscal_period", "period_end", "value", "accession", "form", "filed"]]
+    rpo = rpo[keys + ["quarter_end", "calendar_label", "fiscal_label", "period_end", "value", "accession", "form",
+                      "filed"]]
     rpo = rpo.rename(columns={"value": "rpo"})
     rev = revenue[revenue["metric"] == "revenue"][keys + ["value"]].rename(columns={"value": "ttm_revenue"})
     out = rpo.merge(rev, how="left", on=keys)
@@ -160,10 +169,6 @@ def rpo_history(tickers=None, since: int = 2018, table: pd.DataFrame | None = No
         out[growth] = out[col] / out["_prior"].where(out["_prior"] != 0) - 1
         out = out.drop(columns="_prior")
     out["rpo_to_revenue"] = get_rpo_to_revenue(out["rpo"], out["ttm_revenue"])
-    out["quarter_end"] = calendar_quarter_end(out["calendar_year"], out["calendar_quarter"])
-    out["calendar_label"] = [f"{int(y)} Q{int(q)}" for y, q in zip(out["calendar_year"], out["calendar_quarter"],
-                                                                     strict=True)]
-    out["fiscal_label"] = "FY" + out["fiscal_year"].astype(str) + " " + out["fiscal_period"].astype(str)
     out = out[out["calendar_year"] >= since]
     cols = ["ticker", "calendar_year", "calendar_quarter", "quarter_end", "calendar_label", "fiscal_label",
             "period_end", "rpo", "ttm_revenue", "rpo_to_revenue", "rpo_growth", "revenue_growth", "accession",
@@ -205,7 +210,7 @@ def rpo_change(ticker: str = "ORCL", period_end: str = "2025-08-31", table: pd.D
         ``ticker, period_end, fiscal_label, rpo, prior_rpo, prior_period_end, change`` (USD),
         ``accession, prior_accession, form``.
     """
-    table = financials(ticker, freq="Q", metrics="rpo") if table is None else table
+    table = financials(ticker, freq="Q", metrics="rpo") if table is None else with_period_labels(table)
     rows = table[(table["ticker"] == ticker) & (table["metric"] == "rpo")].dropna(subset=["value"])
     rows = rows.sort_values("period_end").reset_index(drop=True)
     end = pd.Timestamp(period_end)
@@ -213,7 +218,7 @@ def rpo_change(ticker: str = "ORCL", period_end: str = "2025-08-31", table: pd.D
     if len(hit) == 0 or hit[0] == 0:
         raise MissingEvidenceError(f"{ticker}: no RPO for the quarter ending {end:%Y-%m-%d} and the one before")
     cur, prev = rows.loc[hit[0]], rows.loc[hit[0] - 1]
-    return {"ticker": ticker, "period_end": end, "fiscal_label": f"FY{cur['fiscal_year']} {cur['fiscal_period']}",
+    return {"ticker": ticker, "period_end": end, "fiscal_label": cur["fiscal_label"],
             "rpo": float(cur["value"]), "prior_rpo": float(prev["value"]), "prior_period_end": prev["period_end"],
             "change": float(cur["value"] - prev["value"]), "accession": cur["accession"],
             "prior_accession": prev["accession"], "form": cur["form"]}
@@ -326,8 +331,7 @@ def reported_after_snapshot(tickers=None, facts_frame: pd.DataFrame | None = Non
     Parameters
     ----------
     tickers : list of str, optional
-        Default the hyperscalers; a facts row belongs to the company whose universe name begins
-        with the row's entity ("Amazon" → "Amazon.com, Inc.").
+        Default the hyperscalers; a facts row belongs to the company its ``ticker`` names.
     facts_frame : pandas.DataFrame, optional
         `facts` rows (for tests).
     last_quarters : dict, optional
@@ -340,17 +344,13 @@ def reported_after_snapshot(tickers=None, facts_frame: pd.DataFrame | None = Non
     pandas.DataFrame
         ``ticker, entity, segment, metric, period, point_date, usd, fact_id, kind, confidence, label``.
     """
-    from valuechain_lib.snapshot.universe import universe
-
-    tickers = list(tickers or capex_module.hyperscalers())
-    names = universe().set_index("ticker")["name"]
+    tickers = list(tickers or members(sub_layer=SUB_LAYER))
     table = facts() if facts_frame is None else facts_frame
     rows = table[table["metric"].str.contains(BACKLOG_METRIC.pattern, case=False, na=False)
-                 & table["unit"].isin(list(USD_PER_UNIT)) & table["value"].notna() & table["period_end"].notna()]
+                 & table["unit"].isin(list(USD_PER_UNIT)) & table["value"].notna() & table["period_end"].notna()
+                 & table["ticker"].isin(tickers)]
     rows = _describe(rows)
-    owner = {e: next((t for t in tickers if str(names.get(t, "")).lower().startswith(str(e).lower())), None)
-             for e in rows["entity"].unique()}
-    rows = rows.assign(ticker=rows["entity"].map(owner)).dropna(subset=["ticker"])
+    rows["ticker"] = rows["ticker"].astype(str)
     if last_quarters is None:
         current = rpo_growth_vs_revenue(rpo_history(tickers)).set_index("ticker")["period_end"]
         last_quarters = {t: current[t] if t in current.index else last_filed_quarter(t)
@@ -391,11 +391,10 @@ def backlog_marks(cited: pd.DataFrame | None = None, later: pd.DataFrame | None 
         calendar quarter whose end is nearest), ``usd, fact_id, label, series``
         (`valuechain_lib.snapshot.reported_after.LABEL`), sorted by date and ticker.
     """
-    from valuechain_lib.calc.periods import calendar_quarter
     from valuechain_lib.snapshot import reported_after as ra
 
     if cited is None:
-        cited = ra.reported_after(capex_module.hyperscalers(), metrics="rpo", freq="Q")
+        cited = ra.reported_after(members(sub_layer=SUB_LAYER), metrics="rpo", freq="Q")
         cited = cited.assign(period=cited["fact_id"].map(facts().set_index("fact_id")["period"]))
     if later is None:
         later = reported_after_snapshot()
@@ -414,10 +413,7 @@ def backlog_marks(cited: pd.DataFrame | None = None, later: pd.DataFrame | None 
             "series"]
     if rows.empty:
         return pd.DataFrame(columns=cols)
-    cal = calendar_quarter(rows["period_end"])
-    rows["calendar_label"] = [f"{int(y)} Q{int(q)}" for y, q in zip(cal["calendar_year"], cal["calendar_quarter"],
-                                                                      strict=True)]
-    rows["quarter_end"] = calendar_quarter_end(cal["calendar_year"], cal["calendar_quarter"])
+    rows = rows.join(calendar_period(rows["period_end"])[["calendar_label", "quarter_end"]])
     rows["series"] = ra.LABEL
     return rows[cols].sort_values(["period_end", "ticker"]).reset_index(drop=True)
 
@@ -543,8 +539,8 @@ def funding_gap(capex_frame: pd.DataFrame | None = None, rates: pd.DataFrame | N
         ``years``, ``capex_growth``, ``required_growth``, ``max_gap_days``, ``latest`` (the
         `latest_run_rates` frame), ``latest_run_rate`` and ``latest_coverage`` (against the same capex).
     """
-    frame = capex_module.capex_vs_cash(freq="TTM") if capex_frame is None else capex_frame
-    combined = frame[frame["ticker"] == capex_module.COMBINED].dropna(subset=["capex"]).sort_values("quarter_end")
+    frame = capex_vs_cash(freq="TTM") if capex_frame is None else capex_frame
+    combined = frame[frame["ticker"] == COMBINED].dropna(subset=["capex"]).sort_values("quarter_end")
     if combined.empty:
         raise MissingEvidenceError("no calendar quarter in which every hyperscaler has filed capex")
     last = combined.iloc[-1]
@@ -555,7 +551,7 @@ def funding_gap(capex_frame: pd.DataFrame | None = None, rates: pd.DataFrame | N
     latest_total = float(latest["usd"].sum())
     capex = float(last["capex"])
     return {"capex_label": last["calendar_label"], "capex_end": last["quarter_end"],
-            "capex_through": capex_module.data_through(frame, last["calendar_label"]), "capex": capex,
+            "capex_through": capex_data_through(frame, last["calendar_label"]), "capex": capex,
             "run_rate": total, "providers": matched, "coverage": get_coverage(total, capex), "gap": capex - total,
             "years": years, "capex_growth": capex_growth,
             "required_growth": get_required_growth(capex, total, years, capex_growth),
@@ -915,7 +911,7 @@ def backlog_verdict(history: pd.DataFrame, companies=None, stale_quarters: int =
 
 def verdict_b9(stale_quarters: int = 4) -> Verdict:
     """Verdict on B9 from the filings in the snapshot (rule in `backlog_verdict`)."""
-    return backlog_verdict(rpo_history(), companies=capex_module.hyperscalers(), stale_quarters=stale_quarters)
+    return backlog_verdict(rpo_history(), companies=members(sub_layer=SUB_LAYER), stale_quarters=stale_quarters)
 
 
 def _run_rate_text(rows: pd.DataFrame) -> str:
@@ -971,7 +967,7 @@ def funding_verdict(gap: dict, coverage_threshold: float = 1.0) -> Verdict:
                  "latest_run_rate": gap["latest_run_rate"], "latest_coverage": gap["latest_coverage"],
                  "max_gap_days": gap["max_gap_days"],
                  "run_rate_facts": ", ".join(gap["providers"]["fact_id"])},
-        sources="SEC EDGAR XBRL filings of " + ", ".join(capex_module.hyperscalers()) + "; run rates "
+        sources="SEC EDGAR XBRL filings of " + ", ".join(members(sub_layer=SUB_LAYER)) + "; run rates "
                 + _sources(gap["providers"]),
         data_through=f"capex {gap['capex_through'] or gap['capex_end'].strftime('%Y-%m-%d')}; run rates {run_through}")
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 import pandas as pd
 
 from valuechain_lib.calc.metrics import check_tidy
+from valuechain_lib.calc.periods import calendar_label
 from valuechain_lib.errors import CurrencyError, PeriodError
 
 CAL_KEYS = ["calendar_year", "calendar_quarter"]
+#: The calendar quarter's end and name, carried along where the rows have them (`financials` rows do).
+CAL_LABELS = ["quarter_end", "calendar_label"]
 
 
 def check_one_currency(table: pd.DataFrame, fx: dict[str, float] | None = None) -> pd.DataFrame:
@@ -60,7 +63,8 @@ def calendar_sum(table: pd.DataFrame, by: list[str] | None = None, fx=None) -> p
     -------
     pandas.DataFrame
         ``value`` (NaN where any company in the group lacks that quarter), ``n_companies``,
-        ``missing`` (the tickers without a value), and ``unit``. ``attrs["excluded"]``: ticker →
+        ``missing`` (the tickers without a value), and ``unit``; ``quarter_end`` and ``calendar_label``
+        where ``table`` has them (`CAL_LABELS`). ``attrs["excluded"]``: ticker →
         reason for each company left out of every sum because the snapshot holds nothing for it yet
         (``table.attrs["not_yet_fetched"]``, set by `valuechain_lib.snapshot.financials.financials`).
     """
@@ -82,8 +86,8 @@ def calendar_sum(table: pd.DataFrame, by: list[str] | None = None, fx=None) -> p
     if dup.any():
         row = table[dup.to_numpy()].iloc[0]
         raise PeriodError(
-            f"{row['ticker']}: two {row['metric']} values fall in calendar {row['calendar_year']} "
-            f"Q{row['calendar_quarter']}: periods are misaligned"
+            f"{row['ticker']}: two {row['metric']} values fall in calendar "
+            f"{calendar_label(row['calendar_year'], row['calendar_quarter'])}: periods are misaligned"
         )
     grouped = work.groupby(keys, sort=False)
     out = pd.DataFrame({
@@ -110,6 +114,9 @@ def calendar_sum(table: pd.DataFrame, by: list[str] | None = None, fx=None) -> p
         if col in out:
             out[col] = uniques.take(out[col].to_numpy())
     out = out.sort_values(keys).reset_index(drop=True).drop(columns="n_expected")
+    labels = [c for c in CAL_LABELS if c in table.columns]
+    if labels:
+        out = out.join(table.drop_duplicates(CAL_KEYS).set_index(CAL_KEYS)[labels], on=CAL_KEYS)
     out.attrs = {"excluded": excluded}
     return out
 

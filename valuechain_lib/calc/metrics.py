@@ -248,21 +248,46 @@ DERIVED_METRICS = {
 PERIOD_KEYS = ["ticker", "freq", "fiscal_year", "fiscal_period", "period_end", "calendar_year", "calendar_quarter"]
 
 
-def line_items(table: pd.DataFrame, items) -> pd.DataFrame:
+def line_items(table: pd.DataFrame, items, keys=None, keep_empty: bool = False) -> pd.DataFrame:
     """Pivot the tidy table to one column per line item, one row per company and period.
+
+    The one long-to-wide pivot of the package: every function that needs line items side by side
+    calls it rather than pivoting itself.
 
     Parameters
     ----------
     table : pandas.DataFrame
-        Rows of `valuechain_lib.snapshot.financials` (one frequency).
+        Tidy rows: ``metric``, ``value`` and the ``keys`` columns (rows of
+        `valuechain_lib.snapshot.financials` of one frequency, or of `valuechain_lib.calc.aggregate.calendar_sum`).
     items : sequence of str
-        Canonical metric names; a name absent from ``table`` becomes an all-NaN column.
+        Metric names, in the order of the result's columns; a name absent from ``table`` becomes an
+        all-NaN column.
+    keys : sequence of str, optional
+        The columns identifying a row of the result, in the order of its index (default: the
+        `PERIOD_KEYS` the table has). A column that is constant within a row (a label, the period end)
+        may be added so that it comes along.
+    keep_empty : bool
+        Keep the rows with no value for any item (dropped by default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``keys`` (sorted), one float column per item; where ``table`` repeats a key and
+        metric, the first value is kept.
+
+    Examples
+    --------
+    >>> tidy = pd.DataFrame({"ticker": ["A", "A", "B"], "calendar_year": 2026, "metric": ["revenue", "capex", "revenue"],
+    ...                      "value": [10.0, 4.0, 7.0]})
+    >>> line_items(tidy, ["revenue", "capex"], keys=["ticker"]).to_dict("index")
+    {'A': {'revenue': 10.0, 'capex': 4.0}, 'B': {'revenue': 7.0, 'capex': nan}}
     """
-    keys = [k for k in PERIOD_KEYS if k in table.columns]
+    keys = [k for k in PERIOD_KEYS if k in table.columns] if keys is None else list(keys)
     subset = table[table["metric"].isin(items)]
     # groupby, not pivot_table(dropna=False): that would build every combination of the keys.
     wide = subset.groupby([*keys, "metric"], dropna=False, sort=True)["value"].first().unstack("metric")
-    wide = wide.dropna(how="all")
+    if not keep_empty:
+        wide = wide.dropna(how="all")
     for item in items:
         if item not in wide.columns:
             wide[item] = np.nan

@@ -211,6 +211,102 @@ def fiscal_label(fiscal_year, fiscal_period) -> str:
     return f"FY{int(fiscal_year)}" + ("" if fiscal_period in ("FY", None) else f" {fiscal_period}")
 
 
+def calendar_label(calendar_year, calendar_quarter=None) -> str:
+    """Return a calendar label such as ``2026 Q1``, or ``2026`` for a calendar year (no quarter).
+
+    Examples
+    --------
+    >>> calendar_label(2026, 1), calendar_label(2025, None)
+    ('2026 Q1', '2025')
+    """
+    if pd.isna(calendar_year):
+        raise PeriodError("a calendar label needs a calendar year")
+    return f"{int(calendar_year)}" + ("" if calendar_quarter is None or pd.isna(calendar_quarter)
+                                     else f" Q{int(calendar_quarter)}")
+
+
+def period_labels(table: pd.DataFrame) -> pd.DataFrame:
+    """The period columns every consumer of tidy rows needs, computed once: quarter end and both labels.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows with ``fiscal_year``, ``fiscal_period``, ``calendar_year`` and ``calendar_quarter``
+        (the tidy layout of `valuechain_lib.snapshot.financials`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned with ``table``: ``quarter_end`` (`calendar_quarter_end`; the calendar year's last day
+        where there is no quarter, NaT without a calendar year), ``calendar_label`` (`calendar_label`,
+        missing without a calendar year) and ``fiscal_label`` (`fiscal_label`, missing without a fiscal
+        year).
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"fiscal_year": [2027], "fiscal_period": ["Q1"], "calendar_year": [2026],
+    ...                      "calendar_quarter": [1]})
+    >>> period_labels(rows).iloc[0].tolist()
+    [Timestamp('2026-03-31 00:00:00'), '2026 Q1', 'FY2027 Q1']
+    """
+    keys = table[["fiscal_year", "fiscal_period", "calendar_year", "calendar_quarter"]]
+    unique = keys.drop_duplicates()
+    fiscal = [None if pd.isna(y) else fiscal_label(y, p)
+              for y, p in zip(unique["fiscal_year"], unique["fiscal_period"], strict=True)]
+    calendar = [None if pd.isna(y) else calendar_label(y, q)
+                for y, q in zip(unique["calendar_year"], unique["calendar_quarter"], strict=True)]
+    has_year = unique["calendar_year"].notna().to_numpy()
+    ends = pd.Series(pd.NaT, index=unique.index, dtype="datetime64[ns]")
+    if has_year.any():
+        years = unique.loc[has_year, "calendar_year"]
+        quarters = unique.loc[has_year, "calendar_quarter"].astype("Int64").fillna(4)
+        ends[has_year] = calendar_quarter_end(years, quarters)
+    labels = pd.DataFrame({"quarter_end": ends, "calendar_label": pd.array(calendar, dtype=object),
+                           "fiscal_label": pd.array(fiscal, dtype=object)}, index=unique.index)
+    merged = keys.merge(unique.assign(_row=np.arange(len(unique))), how="left",
+                        on=list(keys.columns))["_row"].to_numpy()
+    out = labels.iloc[merged]
+    out.index = table.index
+    return out
+
+
+def with_period_labels(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the `period_labels` columns it lacks (rows of `financials` already have them all).
+
+    For tidy rows made by hand (tests, a fork's own table), so that they read like `financials` rows.
+    """
+    missing = [c for c in ("quarter_end", "calendar_label", "fiscal_label") if c not in table.columns]
+    return table.assign(**period_labels(table)[missing]) if missing else table
+
+
+def calendar_period(period_end) -> pd.DataFrame:
+    """The calendar quarter whose end is nearest each period end, with its last day and its label.
+
+    For dates that are not rows of the snapshot (figures reported after it), named as
+    `valuechain_lib.snapshot.financials` names its rows (`calendar_quarter`, `calendar_quarter_end`,
+    `calendar_label`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``calendar_year, calendar_quarter, quarter_end, calendar_label``, aligned with ``period_end``.
+
+    Examples
+    --------
+    >>> row = calendar_period(pd.Series(pd.to_datetime(["2026-04-26"]))).iloc[0]
+    >>> row["calendar_label"], f"{row['quarter_end']:%Y-%m-%d}"
+    ('2026 Q1', '2026-03-31')
+    """
+    cal = calendar_quarter(pd.to_datetime(pd.Series(period_end)))
+    known = cal["calendar_year"].notna().to_numpy()
+    ends = pd.Series(pd.NaT, index=cal.index, dtype="datetime64[ns]")
+    if known.any():
+        ends[known] = calendar_quarter_end(cal.loc[known, "calendar_year"], cal.loc[known, "calendar_quarter"])
+    labels = [None if pd.isna(y) else calendar_label(y, q)
+              for y, q in zip(cal["calendar_year"], cal["calendar_quarter"], strict=True)]
+    return cal.assign(quarter_end=ends, calendar_label=pd.array(labels, dtype=object))
+
+
 def previous_quarter(year: pd.Series, quarter: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Return the (year, quarter) before each (year, quarter)."""
     prev_q = (quarter - 2) % 4 + 1

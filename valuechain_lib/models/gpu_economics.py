@@ -38,16 +38,17 @@ import pandas as pd
 from valuechain_lib.claims.verdicts import Verdict, less_than
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.paths import data_dir
-from valuechain_lib.snapshot import vintage
-from valuechain_lib.snapshot.facts import facts, shown_path
+from valuechain_lib.snapshot import assumptions, vintage
+from valuechain_lib.snapshot.assumptions import KINDS, AssumptionsError, cited_ids
+from valuechain_lib.snapshot.facts import facts
 
 __all__ = [
     "ASSUMPTION_COLUMNS",
     "HOURS_PER_MONTH",
     "HOURS_PER_YEAR",
     "INPUTS",
+    "KINDS",
     "AssumptionsError",
-    "assumption_table",
     "break_even_price_per_hour",
     "calibrate_to_reported",
     "calibration_table",
@@ -65,7 +66,6 @@ __all__ = [
     "load_assumptions",
     "margin_after_financing",
     "margin_grid",
-    "model_source_line",
     "oracle_figures",
     "reported_basis_margin",
     "shortest_useful_life",
@@ -91,8 +91,8 @@ INPUTS = (
     "useful_life_years", "residual_value_share", "power_kw_per_gpu", "pue", "electricity_usd_per_kwh",
     "colocation_usd_per_kw_month", "operations_usd_per_gpu_hour", "cost_of_capital",
 )
+#: The columns of ``data/gpu_assumptions.csv``: those of every assumptions table, and a ``label`` for display.
 ASSUMPTION_COLUMNS = ("name", "label", "value", "low", "high", "unit", "kind", "source", "rationale")
-KINDS = ("cited", "assumption")
 #: The inputs that are costs (for low-cost / high-cost scenarios): a higher value costs more.
 COST_INPUTS = ("gpu_capex_usd", "server_capex_usd_per_gpu", "power_kw_per_gpu", "pue", "electricity_usd_per_kwh",
                "colocation_usd_per_kw_month", "operations_usd_per_gpu_hour")
@@ -101,10 +101,6 @@ ORACLE_FACTS = {"revenue": "F01", "gross_profit": "F02", "gross_margin": "F03", 
                 "margin_high": "F04b", "margin_average": "F04c", "blackwell_loss": "F05",
                 "left_out_depreciation": "F06", "oracle_reply": "F07"}
 SOLVABLE = ("utilization", "price_usd_per_gpu_hour")
-
-
-class AssumptionsError(ValueChainError):
-    """A model-assumptions table that breaks a rule; the message names the row and the field."""
 
 
 # --------------------------------------------------------------------------- formulas
@@ -362,82 +358,20 @@ def break_even_price_per_hour(cash_cost, depreciation, financing, utilization):
 
 
 # --------------------------------------------------------------------------- assumptions
-def _number(text, name: str, field: str) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise AssumptionsError(f"assumption {name!r}: field {field!r}: not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise AssumptionsError(f"assumption {name!r}: field {field!r}: not finite: {text!r}")
-    return value
-
-
 def validate_assumptions(frame: pd.DataFrame, facts_table: pd.DataFrame | None = None) -> None:
-    """Check a model-assumptions table and raise on the first broken rule.
-
-    Rules: the columns of `ASSUMPTION_COLUMNS`; one row per name in `INPUTS` (no more, no fewer);
-    value, low and high are numbers with low ≤ value ≤ high; unit, label and rationale are filled;
-    kind is ``cited`` or ``assumption``; an assumption's source is ``"assumption"``; a cited row's
-    source lists fact_ids (``;``-separated) that exist in the facts table, and its value, low and
-    high each equal a figure (value, value_low or value_high) of one of those facts.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        The table as read by `load_assumptions` (or raw text cells).
-    facts_table : pandas.DataFrame, optional
-        The facts table to check citations against; default `valuechain_lib.snapshot.facts.facts()`.
+    """Check a model-assumptions table: the rules of `valuechain_lib.snapshot.assumptions.validate_assumptions`,
+    with the columns of `ASSUMPTION_COLUMNS` and one row per name in `INPUTS` (no more, no fewer).
 
     Raises
     ------
     AssumptionsError
         Naming the row and field at fault.
     """
-    missing = [c for c in ASSUMPTION_COLUMNS if c not in frame.columns]
-    if missing:
-        raise AssumptionsError(f"assumptions table lacks column(s) {missing}")
-    names = frame["name"].astype(str).str.strip().tolist()
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise AssumptionsError(f"duplicate assumption name(s) {dupes}")
-    unknown, absent = sorted(set(names) - set(INPUTS)), [n for n in INPUTS if n not in names]
-    if unknown or absent:
-        raise AssumptionsError(f"assumptions table: unknown name(s) {unknown}; missing input(s) {absent}")
-    table = facts() if facts_table is None else facts_table
-    by_id = table.set_index("fact_id")
-    for row in frame.to_dict("records"):
-        name = str(row["name"]).strip()
-        value, low, high = (_number(row[f], name, f) for f in ("value", "low", "high"))
-        if not low <= value <= high:
-            raise AssumptionsError(f"assumption {name!r}: field 'value': need low <= value <= high, "
-                                   f"got {low} <= {value} <= {high}")
-        for field in ("label", "unit", "rationale", "source"):
-            if pd.isna(row[field]) or not str(row[field]).strip():
-                raise AssumptionsError(f"assumption {name!r}: field {field!r}: empty")
-        kind, source = str(row["kind"]).strip(), str(row["source"]).strip()
-        if kind not in KINDS:
-            raise AssumptionsError(f"assumption {name!r}: field 'kind': {kind!r} is not one of {KINDS}")
-        if kind == "assumption":
-            if source != "assumption":
-                raise AssumptionsError(f"assumption {name!r}: field 'source': an assumption's source is "
-                                       f"'assumption', not {source!r}")
-            continue
-        ids = [s.strip() for s in source.split(";") if s.strip()]
-        if not ids or "assumption" in ids:
-            raise AssumptionsError(f"assumption {name!r}: field 'source': a cited row needs fact_ids")
-        lost = [i for i in ids if i not in by_id.index]
-        if lost:
-            raise AssumptionsError(f"assumption {name!r}: field 'source': fact_id(s) {lost} not in the facts table")
-        figures = pd.to_numeric(by_id.loc[ids, ["value", "value_low", "value_high"]].stack(),
-                                errors="coerce").dropna().to_numpy(dtype=float)
-        for field, number in (("value", value), ("low", low), ("high", high)):
-            if not np.isclose(figures, number, rtol=0, atol=1e-9).any():
-                raise AssumptionsError(f"assumption {name!r}: field {field!r}: {number} is not a figure of the "
-                                       f"cited fact(s) {ids}")
+    assumptions.validate_assumptions(frame, facts_table, names=INPUTS, columns=ASSUMPTION_COLUMNS)
 
 
 def load_assumptions(path=None) -> pd.DataFrame:
-    """Load and validate ``data/gpu_assumptions.csv``.
+    """Load and validate ``data/gpu_assumptions.csv`` (`valuechain_lib.snapshot.assumptions.load_assumptions`).
 
     Parameters
     ----------
@@ -453,24 +387,11 @@ def load_assumptions(path=None) -> pd.DataFrame:
     ------
     AssumptionsError
         If the file is missing, is not a CSV table, or breaks a rule of `validate_assumptions`; the
-        message starts with the file's path.
+        message starts with the file's path. The citations are checked against the facts rows
+        published by the date in effect: before they were, the model cannot be run (`verdict_a2`).
     """
-    from pathlib import Path
-
-    path = Path(path) if path is not None else data_dir() / "gpu_assumptions.csv"
-    if not path.exists():
-        raise AssumptionsError(f"assumptions table not found: {path}")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise AssumptionsError(f"{shown_path(path)}: not a readable CSV table: {exc}") from exc
-    try:
-        validate_assumptions(frame)
-    except AssumptionsError as exc:
-        raise AssumptionsError(f"{shown_path(path)}: {exc}") from None
-    for col in ("value", "low", "high"):
-        frame[col] = frame[col].astype(float)
-    return frame
+    return assumptions.load_assumptions(data_dir() / "gpu_assumptions.csv" if path is None else path,
+                                        names=INPUTS, columns=ASSUMPTION_COLUMNS)
 
 
 def _as_table(assumptions) -> pd.DataFrame:
@@ -736,32 +657,6 @@ def oracle_figures(table: pd.DataFrame | None = None) -> dict:
     }
 
 
-def assumption_table(assumptions=None, facts_table: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The model inputs for display: value, range, unit, cited or assumed, and the cited facts' kind and confidence.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``input, value, low, high, unit, basis`` ("cited" or "assumption"), ``source`` (each fact_id
-        with its kind and confidence, or "model assumption"), ``rationale``.
-    """
-    table = _as_table(assumptions)
-    facts_table = facts() if facts_table is None else facts_table
-    by_id = facts_table.set_index("fact_id")
-
-    def source(row) -> str:
-        if row["kind"] != "cited":
-            return "model assumption"
-        ids = [s.strip() for s in row["source"].split(";") if s.strip()]
-        return "; ".join(f"{i} ({by_id.at[i, 'kind']}, {by_id.at[i, 'confidence']} confidence)" for i in ids)
-
-    return pd.DataFrame({
-        "input": table["label"], "value": table["value"], "low": table["low"], "high": table["high"],
-        "unit": table["unit"], "basis": table["kind"], "source": table.apply(source, axis=1),
-        "rationale": table["rationale"],
-    })
-
-
 def cost_stack(run: Mapping) -> pd.DataFrame:
     """One installed GPU-hour as a small income statement: each line in dollars and as a share of revenue.
 
@@ -869,7 +764,7 @@ def slider_grid(assumptions=None, price_step: float = 0.10, utilization_step: fl
 def cited_fact_ids(assumptions=None) -> list[str]:
     """The fact_ids the cited inputs rest on, in file order."""
     table = _as_table(assumptions)
-    ids = [i.strip() for s in table.loc[table["kind"] == "cited", "source"] for i in s.split(";") if i.strip()]
+    ids = [i for s in table.loc[table["kind"] == "cited", "source"] for i in cited_ids(s)]
     return list(dict.fromkeys(ids))
 
 
@@ -907,19 +802,6 @@ def chart_data_through(assumptions=None, facts_table: pd.DataFrame | None = None
         "cited model inputs": inputs.max(),
     }
     return {k: pd.Timestamp(v) for k, v in ends.items() if pd.notna(v)}
-
-
-def model_source_line(assumptions=None, facts_table: pd.DataFrame | None = None) -> str:
-    """A chart source line: the model, its cited inputs' facts rows, and the Oracle rows with their kinds."""
-    facts_table = facts() if facts_table is None else facts_table
-    by_id = facts_table.set_index("fact_id")
-    table = _as_table(assumptions)
-    n_assumed = int((table["kind"] == "assumption").sum())
-    cited = ", ".join(f"{i} ({by_id.at[i, 'kind']})" for i in cited_fact_ids(table))
-    oracle = ", ".join(f"{ORACLE_FACTS[k]} ({by_id.at[ORACLE_FACTS[k], 'kind']})"
-                       for k in ("gross_margin", "left_out_depreciation", "oracle_reply"))
-    return (f"Model valuechain_lib.models.gpu_economics on data/gpu_assumptions.csv: inputs cited to facts table rows "
-            f"{cited}; {n_assumed} inputs are model assumptions. Reference lines: {oracle}")
 
 
 # --------------------------------------------------------------------------- verdicts

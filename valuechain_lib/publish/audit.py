@@ -7,6 +7,7 @@ import re
 
 import pandas as pd
 
+from valuechain_lib.calc.periods import fiscal_label
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.snapshot.crosschecks import TOLERANCE
 from valuechain_lib.snapshot.store import load_table
@@ -140,17 +141,17 @@ def period_labels(checks: pd.DataFrame, reported: pd.DataFrame | None = None) ->
         duration[gp] = found.fillna("")
     labels = []
     for row, span in zip(checks.itertuples(), duration, strict=True):
-        year, quarter = f"FY{int(row.fiscal_year)}", f"Q{int(row.fiscal_quarter)}"
+        year, quarter = row.fiscal_year, f"Q{int(row.fiscal_quarter)}"
         if row.check == "9M vs Q1+Q2+Q3" or span == "9M":
-            labels.append(f"{year} 9M")
+            labels.append(fiscal_label(year, "9M"))
         elif row.check == "TTM vs 4 quarters":
-            labels.append(f"{year} TTM to {quarter}")
+            labels.append(fiscal_label(year, f"TTM to {quarter}"))
         elif span == "FY":
-            labels.append(year)
+            labels.append(fiscal_label(year, "FY"))
         elif span == "6M":
-            labels.append(f"{year} H1")
+            labels.append(fiscal_label(year, "H1"))
         else:
-            labels.append(f"{year} {quarter}")
+            labels.append(fiscal_label(year, quarter))
     return pd.Series(labels, index=checks.index, dtype=object)
 
 
@@ -342,12 +343,11 @@ RESTATED_COLUMNS = [
 
 
 def _period_label(duration: str, year, quarter) -> str:
-    year = f"FY{int(year)}"
     if duration == "FY":
-        return year
+        return fiscal_label(year, "FY")
     if duration == "instant":
-        return f"end of {year}" if int(quarter) == 4 else f"end of {year} Q{int(quarter)}"
-    return f"{year} Q{int(quarter)}"
+        return "end of " + fiscal_label(year, "FY" if int(quarter) == 4 else f"Q{int(quarter)}")
+    return fiscal_label(year, f"Q{int(quarter)}")
 
 
 def restated_values(vintages: pd.DataFrame | None = None, reported: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -10,11 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import altair as alt
 import pandas as pd
 
-from valuechain_lib.paths import PACKAGE_DIR
+from valuechain_lib.paths import PACKAGE_DIR, data_dir
+from valuechain_lib.publish import charts
+from valuechain_lib.snapshot.financials import financials
 from valuechain_lib.snapshot.store import load_table, manifest, snapshot_dir, verify_snapshot
-from valuechain_lib.snapshot.universe import universe
+from valuechain_lib.snapshot.universe import snapshot_tickers, universe
+from valuechain_lib.sources.sec import SOURCE_COMPANYFACTS
 
 REPO_ROOT = PACKAGE_DIR.parent
 STATIC_DATA = REPO_ROOT / "book" / "_static" / "data"
@@ -126,16 +130,28 @@ def freshness(today=None) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["latest_period_end", "ticker"]).reset_index(drop=True)
 
 
-def sec_source_line(tickers, table: pd.DataFrame | None = None) -> str:
+def sec_source_line(tickers, rows: pd.DataFrame | None = None) -> str:
     """Return a chart source line naming the filings' form types and the companies.
 
-    Sources other than SEC companyfacts (CoreWeave's third-party statement file) are named as
-    secondary.
+    Read from the rows' own ``form`` and ``source`` columns: a company with figures from a source other
+    than SEC companyfacts (CoreWeave's third-party statement file) is named as secondary.
+
+    Parameters
+    ----------
+    tickers : sequence of str
+        The companies named, in this order.
+    rows : pandas.DataFrame, optional
+        The rows behind the chart (``ticker``, ``form``, ``source``, as `financials` returns them);
+        default the snapshot's quarterly `financials` rows of ``tickers`` (every form their figures
+        come from).
     """
     tickers = list(tickers)
-    table = load_table("facts_reported") if table is None else table
-    rows = table[table["ticker"].isin(tickers)]
-    secondary = sorted(rows.loc[rows["source"].str.contains("secondary", na=False), "ticker"].unique())
+    if rows is None:
+        held = [t for t in tickers if t in snapshot_tickers("financials")]
+        rows = financials(held) if held else pd.DataFrame(columns=["ticker", "form", "source"])
+    rows = rows[rows["ticker"].isin(tickers)]
+    elsewhere = rows["source"].notna() & ~rows["source"].fillna("").str.startswith(SOURCE_COMPANYFACTS)
+    secondary = sorted(rows.loc[elsewhere, "ticker"].unique())
     primary = [t for t in tickers if t not in secondary]
     forms = sorted(rows.loc[rows["ticker"].isin(primary), "form"].dropna().unique())
     parts = []
@@ -146,6 +162,38 @@ def sec_source_line(tickers, table: pd.DataFrame | None = None) -> str:
         parts.append(f"{', '.join(secondary)}: third-party statements derived from its filings (secondary source, "
                      "no accession numbers)")
     return ". ".join(parts)
+
+
+def company_colors() -> dict[str, str]:
+    """Each company's and benchmark's one colour, keyed by ticker and by name (`charts.assign_colours`).
+
+    Read from the ``colour`` column of ``data/universe.csv`` and ``data/benchmarks.csv``, in file order.
+    """
+    rows = universe()[["ticker", "name", "colour"]]
+    bench_path = data_dir() / "benchmarks.csv"
+    if bench_path.exists():
+        bench = pd.read_csv(bench_path, dtype=str, keep_default_na=False)
+        bench = bench.reindex(columns=["ticker", "name", "colour"]).replace("", pd.NA)
+        rows = pd.concat([rows, bench], ignore_index=True)
+    return charts.assign_colours(rows)
+
+
+def company_scale(domain, labels: dict[str, str] | None = None) -> alt.Scale:
+    """A colour scale pinned to the companies shown, so each keeps its colour from chart to chart.
+
+    Parameters
+    ----------
+    domain : sequence of str
+        The values of the colour field, in legend order: tickers, universe names, layers or totals.
+    labels : dict, optional
+        ``{value in the chart: ticker}`` where the chart shows another label (e.g. "Amazon" → "AMZN").
+
+    Returns
+    -------
+    altair.Scale
+        `charts.scale_for` over the colours of `company_colors`.
+    """
+    return charts.scale_for(domain, company_colors(), labels)
 
 
 def company_names(tickers) -> str:

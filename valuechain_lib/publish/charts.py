@@ -50,10 +50,10 @@ __all__ = [
     "CATEGORY_COLORS",
     "LAYER_COLORS",
     "SERIES_COLORS",
-    "company_colors",
+    "assign_colours",
     "line_end_labels",
     "spread_labels",
-    "company_scale",
+    "scale_for",
     "DATA_URL_PREFIX",
     "THEME_NAME",
     "ChartError",
@@ -68,7 +68,7 @@ THEME_NAME = "valuechain"
 # The default palette of categories that are not companies (kinds of source, line items, scenarios):
 # muted colours that no company, layer or total uses, so no such category reads as a company.
 CATEGORY_COLORS = ["#5B6770", "#9C755F", "#76B7B2", "#B07AA1", "#EDC948", "#BAB0AC", "#86BCB6", "#D4A6C8"]
-# Fixed colours of the layers and of totals: never a company's colour (`company_colors` checks).
+# Fixed colours of the layers and of totals: never a company's colour (`assign_colours` checks).
 LAYER_COLORS = {"upstream": "#1F4E79", "midstream": "#B8860B", "downstream": "#7A3E9D"}
 SERIES_COLORS = {"Combined": "#000000", "Total": "#000000", "All": "#000000"}
 # Fallback for a company whose universe row has no colour: a further colour-blind-safe set (Paul Tol's
@@ -162,12 +162,18 @@ def house_theme() -> dict[str, Any]:
 alt.theme.register(THEME_NAME, enable=True)(house_theme)
 
 
-def company_colors() -> dict[str, str]:
+def assign_colours(rows: pd.DataFrame) -> dict[str, str]:
     """Each company's and benchmark's one colour in every chart, keyed by ticker and by name.
 
-    The colour comes from the ``colour`` column of ``data/universe.csv`` (and ``data/benchmarks.csv``);
-    a row without one takes the first colour of `FALLBACK_COLORS` (then `CATEGORY_COLORS`) that no
-    other company uses, in file order, so a new company is still one row and keeps its colour.
+    A row's ``colour`` is kept; a row without one takes the first colour of `FALLBACK_COLORS` (then
+    `CATEGORY_COLORS`) that no other row uses, in row order, so a new company is still one row and keeps
+    its colour. Pure: the rows come from the data (`valuechain_lib.publish.book.company_colors` reads
+    ``data/universe.csv`` and ``data/benchmarks.csv``).
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Columns ``ticker``, ``name``, ``colour`` (missing where the file gives none).
 
     Returns
     -------
@@ -178,16 +184,13 @@ def company_colors() -> dict[str, str]:
     ------
     ChartError
         If a company's colour is one of `LAYER_COLORS` or `SERIES_COLORS` (totals must stand apart).
-    """
-    from valuechain_lib.paths import data_dir
-    from valuechain_lib.snapshot.universe import universe
 
-    rows = universe()[["ticker", "name", "colour"]]
-    bench_path = data_dir() / "benchmarks.csv"
-    if bench_path.exists():
-        bench = pd.read_csv(bench_path, dtype=str, keep_default_na=False)
-        bench = bench.reindex(columns=["ticker", "name", "colour"]).replace("", pd.NA)
-        rows = pd.concat([rows, bench], ignore_index=True)
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"ticker": ["A", "B"], "name": ["Alpha", "Beta"], "colour": ["#112233", None]})
+    >>> assign_colours(rows)["Alpha"], assign_colours(rows)["B"] == FALLBACK_COLORS[0]
+    ('#112233', True)
+    """
     reserved = {c.upper() for c in [*LAYER_COLORS.values(), *SERIES_COLORS.values()]}
     used = {str(c).upper() for c in rows["colour"].dropna()}
     clash = rows[rows["colour"].fillna("").str.upper().isin(reserved)]
@@ -203,14 +206,16 @@ def company_colors() -> dict[str, str]:
     return out
 
 
-def company_scale(domain, labels: dict[str, str] | None = None) -> alt.Scale:
-    """A colour scale pinned to the companies shown, so each keeps its colour from chart to chart.
+def scale_for(domain, colours: dict[str, str], labels: dict[str, str] | None = None) -> alt.Scale:
+    """A colour scale pinned to the values shown, so each keeps its colour from chart to chart.
 
     Parameters
     ----------
     domain : sequence of str
         The values of the colour field, in legend order: tickers, universe names, layers
         (`LAYER_COLORS`) or totals (`SERIES_COLORS`).
+    colours : dict
+        ``{value: colour}`` for companies (`assign_colours`); layers and totals are added here.
     labels : dict, optional
         ``{value in the chart: ticker}`` where the chart shows another label (e.g. "Amazon" → "AMZN").
 
@@ -224,7 +229,7 @@ def company_scale(domain, labels: dict[str, str] | None = None) -> alt.Scale:
     ChartError
         A value with no known colour.
     """
-    colours = {**company_colors(), **LAYER_COLORS, **SERIES_COLORS}
+    colours = {**colours, **LAYER_COLORS, **SERIES_COLORS}
     labels = labels or {}
     domain = list(dict.fromkeys(domain))
     unknown = [d for d in domain if labels.get(d, d) not in colours]

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from valuechain_lib._version import __version__
+from valuechain_lib.calc.periods import fiscal_label
 from valuechain_lib.errors import SnapshotError
 from valuechain_lib.snapshot.crosschecks import run_all
 from valuechain_lib.snapshot.quarters import TIDY_COLUMNS, tidy_periods
@@ -150,7 +151,7 @@ def _manifest(raw_dir: Path, companies: pd.DataFrame, tables: dict, files: list[
             else group["source"].iloc[0],
             "accessions": sorted(group["accession"].dropna().unique().tolist()),
             "latest_period_end": f"{latest['period_end']:%Y-%m-%d}",
-            "latest_fiscal_period": f"FY{int(latest['fiscal_year'])} {latest['fiscal_period']}",
+            "latest_fiscal_period": fiscal_label(latest["fiscal_year"], latest["fiscal_period"]),
             "latest_filed": f"{group['filed'].max():%Y-%m-%d}",
             "unit": group["unit"].iloc[0],
             "cik": _cik_of(companies, ticker),

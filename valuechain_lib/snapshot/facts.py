@@ -18,10 +18,12 @@ import pandas as pd
 
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.paths import PACKAGE_DIR, data_dir
+from valuechain_lib.snapshot.universe import universe
+from valuechain_lib.snapshot.vintage import as_of
 from valuechain_lib.snapshot.vintage import current as current_date
 
 COLUMNS = (
-    "fact_id", "entity", "metric", "value", "value_low", "value_high", "qualifier", "unit", "period",
+    "fact_id", "entity", "ticker", "metric", "value", "value_low", "value_high", "qualifier", "unit", "period",
     "period_end", "as_of", "claim_id", "segment", "kind", "confidence", "source_title", "publisher",
     "source_date", "url", "evidence", "derived_from", "note",
 )
@@ -91,19 +93,22 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def validate_facts(frame: pd.DataFrame) -> None:
+def validate_facts(frame: pd.DataFrame, tickers=None) -> None:
     """Check a facts table and raise on the first broken rule.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         The table as read from ``facts.csv`` (text cells) or as returned by `facts`.
+    tickers : collection of str, optional
+        The tickers a row's ``ticker`` may name; default those of ``universe.csv`` beside ``facts.csv``
+        (not checked when the data folder has no universe file, e.g. a test's folder of facts alone).
 
     Raises
     ------
     FactsError
         Naming the line of ``facts.csv`` (the header is line 1), the fact_id and the field: a missing column, an empty or duplicate fact_id, an unknown
-        unit, kind, confidence, qualifier or claim_id, a row with neither a value nor both range
+        unit, kind, confidence, qualifier or claim_id, a ticker that is not in ``data/universe.csv``, a row with neither a value nor both range
         ends (or with both), a number that does not parse, value_low > value_high, a date that is
         not ISO (``period_end`` must be a full date), an empty source_title or publisher, a URL
         not starting with http:// or https://, or a derived_from id that is not in the table.
@@ -119,6 +124,8 @@ def validate_facts(frame: pd.DataFrame) -> None:
             for vals in frame[list(COLUMNS)].itertuples(index=False, name=None)]
     ids = [r["fact_id"] for r in rows]
     known = set(ids)
+    if tickers is None and any(r["ticker"] for r in rows) and (data_dir() / "universe.csv").exists():
+        tickers = set(universe()["ticker"])
     seen: dict[str, int] = {}
     for i, r in enumerate(rows):
         fid, line = r["fact_id"], i + 2  # the CSV line: the header is line 1
@@ -137,6 +144,9 @@ def validate_facts(frame: pd.DataFrame) -> None:
                 fail(field, f"unknown {field} {r[field]!r} (allowed: {', '.join(map(repr, allowed))})")
         if r["claim_id"] and r["claim_id"] not in CLAIMS:
             fail("claim_id", f"unknown claim {r['claim_id']!r}")
+        if r["ticker"] and tickers is not None and r["ticker"] not in tickers:
+            fail("ticker", f"ticker {r['ticker']!r} is not in data/universe.csv (a universe ticker, or empty for a "
+                           "company outside the universe, a market or a relationship)")
         nums = {}
         for field in NUMBER_COLUMNS:
             if r[field]:
@@ -441,6 +451,37 @@ def segment_series(segment: str, metric: str) -> pd.DataFrame:
             .drop_duplicates("period_end", keep="first"))
     cols = ["period_end", "value", "unit", "confidence", "kind", "source_title", "fact_id", "period", "qualifier"]
     return best[cols].reset_index(drop=True)
+
+
+def segment_tickers() -> dict[str, str]:
+    """The universe ticker of each segment's company, from the facts table's ``ticker`` column.
+
+    Read from the whole table, also inside `valuechain_lib.snapshot.vintage.as_of`: the company a segment
+    belongs to does not depend on the date.
+
+    Returns
+    -------
+    dict
+        Segment name → ticker (``{"AWS": "AMZN", "Google Cloud": "GOOGL", ...}``), in table order.
+
+    Raises
+    ------
+    FactsError
+        If a segment's rows name two companies.
+
+    Examples
+    --------
+    >>> segment_tickers()["Microsoft Intelligent Cloud"]
+    'MSFT'
+    """
+    with as_of(None):
+        table = facts()
+    rows = table.loc[(table["segment"] != "") & (table["ticker"] != ""), ["segment", "ticker"]].drop_duplicates()
+    twice = rows[rows["segment"].duplicated(keep=False)]
+    if not twice.empty:
+        raise FactsError(f"segment {twice['segment'].iloc[0]!r} has rows of several companies: "
+                         f"{sorted(twice['ticker'])}")
+    return dict(zip(rows["segment"].astype(str), rows["ticker"].astype(str), strict=True))
 
 
 # segment -> (revenue metric, operating-income metric) on the same segment definition

@@ -6,6 +6,7 @@ import pandas as pd
 
 from valuechain_lib.calc.aggregate import calendar_years
 from valuechain_lib.calc.metrics import ArgumentError, check_choice, check_flag, check_names
+from valuechain_lib.calc.periods import period_labels
 from valuechain_lib.errors import UnknownMetricError, ValueChainError
 from valuechain_lib.snapshot.standardize import canonical_metrics, check_metric
 from valuechain_lib.snapshot.universe import (
@@ -49,9 +50,13 @@ def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=No
     Returns
     -------
     pandas.DataFrame
-        Columns ``ticker, metric, freq, fiscal_year, fiscal_period, period_start, period_end,
-        calendar_year, calendar_quarter, value, unit, accession, form, filed, tag, source,
-        derivation, missing_reason``. ``value`` is in units of ``unit`` (USD, TWD), not millions;
+        Columns ``ticker, metric, freq, fiscal_year, fiscal_period, fiscal_label, period_start, period_end,
+        calendar_year, calendar_quarter, quarter_end, calendar_label, value, unit, accession, form, filed, tag,
+        source, derivation, missing_reason``. The labels are made here once, so no consumer rebuilds them
+        (`valuechain_lib.calc.periods.period_labels`): ``fiscal_label`` the company's own period (``FY2027 Q1``,
+        ``FY2026``; missing for calendar years), ``quarter_end`` the last day of the calendar quarter the row
+        is placed in (of the calendar year where there is no quarter), ``calendar_label`` its name
+        (``2026 Q1``, ``2025``); both missing where the row has no calendar period. ``value`` is in units of ``unit`` (USD, TWD), not millions;
         capex is a positive outflow; a missing value is NaN with ``missing_reason`` set. Inside
         ``with valuechain_lib.snapshot.vintage.as_of(date):`` the figures are those filed by ``date``.
         ``attrs["not_yet_fetched"]`` names (ticker → reason) the universe rows left out because the
@@ -60,8 +65,11 @@ def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=No
     Examples
     --------
     >>> q = financials("NVDA", metrics="revenue")
-    >>> q[["fiscal_year", "fiscal_period", "calendar_year", "calendar_quarter"]].iloc[-1].tolist()
-    [2027, 'Q1', 2026, 1]
+    >>> last = q.iloc[-1]
+    >>> (int(last["fiscal_year"]), last["fiscal_period"], int(last["calendar_year"]), int(last["calendar_quarter"]))
+    (2027, 'Q1', 2026, 1)
+    >>> last[["fiscal_label", "calendar_label"]].tolist(), f"{last['quarter_end']:%Y-%m-%d}"
+    (['FY2027 Q1', '2026 Q1'], '2026-03-31')
     """
     tickers = check_names(tickers, "tickers", "financials")
     check_choice(freq, "freq", "financials", FREQS)
@@ -98,8 +106,23 @@ def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=No
         if calendar:
             out = out[out["calendar_year"].notna()]
         out = out.reset_index(drop=True)
+    out = _with_labels(out)
     out.attrs["not_yet_fetched"] = dict(unfetched)
     return out
+
+
+def _with_labels(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with ``fiscal_label`` after ``fiscal_period`` and ``quarter_end``, ``calendar_label`` after
+    ``calendar_quarter``."""
+    labels = period_labels(table)
+    columns = []
+    for col in table.columns:
+        columns.append(col)
+        if col == "fiscal_period":
+            columns.append("fiscal_label")
+        elif col == "calendar_quarter":
+            columns.extend(["quarter_end", "calendar_label"])
+    return pd.concat([table, labels], axis=1)[columns]
 
 
 def series(ticker: str, metric: str, freq: str = "Q", calendar: bool = False) -> pd.Series:

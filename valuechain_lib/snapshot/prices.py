@@ -32,10 +32,11 @@ import numpy as np
 import pandas as pd
 
 from valuechain_lib.calc.metrics import ArgumentError, check_names
-from valuechain_lib.errors import CurrencyError, SnapshotError, SourceFileError, UnknownTickerError
+from valuechain_lib.errors import SnapshotError, SourceFileError, UnknownTickerError
 from valuechain_lib.paths import MAPPINGS_DIR, data_dir, raw_data_dir
-from valuechain_lib.snapshot.price_table import COLUMNS, read_prices_csv, write_prices_csv  # noqa: F401 (re-exported)
+from valuechain_lib.snapshot.price_table import COLUMNS, read_prices_csv
 from valuechain_lib.snapshot.universe import universe
+from valuechain_lib.sources.listings import currency_of
 
 DIAGNOSTIC_COLUMNS = (
     "ticker", "source_a", "source_b", "kind", "overlap_days", "max_abs_return_diff",
@@ -47,9 +48,6 @@ BRIDGE_METHOD = "adjusted-return bridge"
 RETURN_DIFF_TOLERANCE = 1e-3
 #: A step in close/adj_close of one source larger than this marks an ex-dividend date.
 EX_DIV_RATIO_STEP = 5e-5
-#: Trading currency of a price ticker by exchange suffix (the *listing* currency, which can differ
-#: from the reporting currency in the universe file: TSM reports in TWD, its NYSE ADR trades in USD).
-SUFFIX_CURRENCY = {"": "USD", ".KS": "KRW", ".KQ": "KRW"}
 
 #: Snapshot sub-folders searched for ``prices.csv`` after ``data_dir()`` itself (see snapshot.py).
 
@@ -349,20 +347,6 @@ def _diagnostics(ticker: str, close_c: list, tr_c: list, ex_dates: pd.DatetimeIn
             rows += [_compare(ticker, a, b, kind, ex_dates) for b in group[i + 1:]]
     rows += [_compare(ticker, a, b, "total return vs adjusted", ex_dates) for a in tr for b in adj]
     return [r for r in rows if r is not None]
-
-
-def currency_of(price_ticker: str) -> str:
-    """Return the trading currency of a price ticker from its exchange suffix (see `SUFFIX_CURRENCY`).
-
-    Examples
-    --------
-    >>> currency_of("000660.KS"), currency_of("NVDA")
-    ('KRW', 'USD')
-    """
-    suffix = "." + price_ticker.rsplit(".", 1)[1] if "." in price_ticker else ""
-    if suffix not in SUFFIX_CURRENCY:
-        raise CurrencyError(f"{price_ticker}: no trading currency known for exchange suffix {suffix!r}")
-    return SUFFIX_CURRENCY[suffix]
 
 
 def _build_one(ticker: str, sources: pd.DataFrame, quirks: pd.DataFrame, raw_dir: Path,
@@ -725,7 +709,7 @@ def price_return(prices_df: pd.DataFrame, start, end) -> pd.Series:
     --------
     >>> df = pd.DataFrame({"date": pd.to_datetime(["2026-01-02", "2026-01-05"]), "ticker": "X",
     ...                    "close": [100.0, 110.0], "total_return_index": [100.0, 111.0]})
-    >>> float(price_return(df, "2026-01-02", "2026-01-06")["X"])
+    >>> round(float(price_return(df, "2026-01-02", "2026-01-06")["X"]), 12)
     0.1
     """
     return _period_return(prices_df, "close", start, end, "price_return")

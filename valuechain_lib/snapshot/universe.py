@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from valuechain_lib.errors import SnapshotError, SourceFileError, UnknownTickerError
+from valuechain_lib.errors import SnapshotError, SourceFileError, UnknownTickerError, ValueChainError
 from valuechain_lib.paths import data_dir
 
 LAYERS = ("upstream", "midstream", "downstream")
@@ -210,7 +210,7 @@ def universe(path: str | Path | None = None) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``ticker, name, layer, sub_layer, cik, fiscal_year_end_month, fiscal_52_53_week,
         currency, price_ticker, sec_source, colour`` (``colour`` may be missing: charts then take
-        one from the house palette, see `valuechain_lib.publish.charts.company_colors`). ``sec_source`` is
+        one from the house palette, see `valuechain_lib.publish.book.company_colors`). ``sec_source`` is
         ``companyfacts`` (SEC XBRL), ``flujo`` (a third-party derived statement file, secondary) or
         missing (prices only). The vocabulary of every field is in the module docstring.
 
@@ -226,6 +226,48 @@ def universe(path: str | Path | None = None) -> pd.DataFrame:
     'upstream'
     """
     return _load(str(Path(path) if path else data_dir() / "universe.csv")).copy()
+
+
+def members(layer: str | None = None, sub_layer: str | None = None, table: pd.DataFrame | None = None) -> list[str]:
+    """Return the tickers of a group of companies (a layer, a sub-layer, or both), in universe order.
+
+    The book's groups ("the hyperscalers", "the neoclouds", "upstream") are defined here only, by the
+    ``layer`` and ``sub_layer`` columns of ``data/universe.csv``: adding a row adds the company to its groups.
+
+    Parameters
+    ----------
+    layer : str, optional
+        One of `LAYERS`.
+    sub_layer : str, optional
+        One of `SUB_LAYERS`.
+    table : pandas.DataFrame, optional
+        The universe (default `universe`).
+
+    Returns
+    -------
+    list of str
+        Tickers in the order of ``data/universe.csv``; every company when neither is given.
+
+    Raises
+    ------
+    ValueChainError
+        A layer or sub-layer not in the vocabulary (the message lists the allowed values).
+
+    Examples
+    --------
+    >>> members(sub_layer="hyperscaler")
+    ['MSFT', 'AMZN', 'GOOGL', 'META', 'ORCL']
+    """
+    for argument, value, allowed in (("layer", layer, LAYERS), ("sub_layer", sub_layer, SUB_LAYERS)):
+        if value is not None and value not in allowed:
+            raise ValueChainError(f"members: {argument} {value!r} is not one of: {_allowed(allowed)}")
+    table = universe() if table is None else table
+    keep = pd.Series(True, index=table.index)
+    if layer is not None:
+        keep &= table["layer"] == layer
+    if sub_layer is not None:
+        keep &= table["sub_layer"] == sub_layer
+    return table.loc[keep, "ticker"].tolist()
 
 
 def company(ticker: str, table: pd.DataFrame | None = None) -> pd.Series:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from valuechain_lib.snapshot.prices import currency_of
+from valuechain_lib.sources.listings import currency_of
 from valuechain_lib.sources.sec_client import (
     DEFAULT_BACKOFF,
     DEFAULT_BACKOFF_MAX,

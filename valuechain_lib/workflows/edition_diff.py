@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from valuechain_lib.calc.periods import fiscal_label
+
 EDITION_FILE = "edition_diff.json"
 NO_REFRESH = "No refresh since the snapshot was built from the raw files."
 #: Values are in currency units (USD, TWD), reported to the dollar at best: a change under half a
@@ -54,7 +56,7 @@ def new_periods(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, list[dict]]:
     for (ticker, freq, year, period), group in rows.groupby(key, sort=False):
         accessions = sorted(a for a in group["accession"].dropna().astype(str).unique() if a)
         out.setdefault(ticker, []).append({
-            "period": f"FY{int(year)} {period}" if freq == "Q" else f"FY{int(year)}",
+            "period": fiscal_label(year, period if freq == "Q" else "FY"),
             "freq": freq, "period_end": _date(group["period_end"].max()),
             "metrics": sorted(group["metric"].unique().tolist()), "accessions": accessions,
         })

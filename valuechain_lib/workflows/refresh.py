@@ -49,11 +49,11 @@ from valuechain_lib.snapshot.price_table import COLUMNS as PRICE_COLUMNS
 from valuechain_lib.snapshot.prices import (
     DIAGNOSTIC_COLUMNS,
     RAW_METHOD,
-    currency_of,
     extend_on_returns,
     resolve_price_tickers,
 )
 from valuechain_lib.snapshot.universe import universe
+from valuechain_lib.sources.listings import currency_of
 from valuechain_lib.sources.price_client import SOURCE as PRICE_SOURCE
 from valuechain_lib.sources.price_client import PriceFetchResult, fetch_prices, yfinance_version
 from valuechain_lib.sources.sec_client import SecClient, Settings, fetch_all
@@ -240,7 +240,7 @@ def new_price_series(ticker: str, frame: pd.DataFrame, source: str) -> pd.DataFr
     Returns
     -------
     pandas.DataFrame
-        Columns `prices.COLUMNS`: ``close`` as downloaded, ``total_return_index`` the adjusted close
+        Columns `price_table.COLUMNS`: ``close`` as downloaded, ``total_return_index`` the adjusted close
         rebased to equal ``close`` on the first date (as `prices.build_prices` does), ``currency``
         the listing currency, ``close_method`` raw close.
 

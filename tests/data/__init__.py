@@ -1,0 +1,1 @@
+"""Fixtures and recorded responses the tests read (a package only so that `recorded` imports by name)."""
