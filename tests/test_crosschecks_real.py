@@ -21,7 +21,7 @@ MIN_COMPARISONS = {
     "9M vs Q1+Q2+Q3": 700,
     "TTM vs 4 quarters": 130,
     "GP vs revenue − cost": 120,
-    "balance across filings": 600,
+    "balance across filings": 350,
 }
 SEED = 50_000_000  # +$50M on one six-month year-to-date figure
 

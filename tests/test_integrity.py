@@ -349,7 +349,7 @@ def test_a_failed_build_ends_with_one_line_per_failing_page(tmp_path):
     for attempt in ("first", "again"):
         # `book.build` itself: the command's data checks would stop this trimmed copy (its claims name
         # chapters left out of its table of contents) before any page runs.
-        result = _build(clone, ("-c", "import sys; from valuechain_lib import book; sys.exit(book.build())"))
+        result = _build(clone, ("-c", "import sys; from valuechain_lib.publish import book; sys.exit(book.build())"))
         assert result.returncode != 0, f"{attempt}: {result.stdout[-3000:]}"
         tail = result.stdout.rstrip("\n").split("\n")[-3:]
         print("\n".join(tail))
