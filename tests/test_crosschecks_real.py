@@ -21,6 +21,7 @@ MIN_COMPARISONS = {
     "9M vs Q1+Q2+Q3": 700,
     "TTM vs 4 quarters": 130,
     "GP vs revenue − cost": 120,
+    "balance across filings": 350,
 }
 SEED = 50_000_000  # +$50M on one six-month year-to-date figure
 
@@ -64,10 +65,13 @@ def test_enough_comparisons_per_check(committed, check, minimum):
 
 @pytest.mark.fast
 def test_rerun_on_committed_facts_gives_committed_checks(committed):
-    """run_all over the committed facts (tidy rebuilt from them) reproduces crosschecks.csv."""
+    """run_all over the committed facts (tidy rebuilt from them) reproduces crosschecks.csv; the balance
+    comparisons, which need every filing's facts, are passed in as committed and explained again."""
     reported, restatements = committed["facts_reported"], committed["restatements"]
     tidy = quarters.tidy_periods(reported, standardize.canonical_metrics())
-    rerun = crosschecks.run_all(reported, tidy, restatements)
+    checks = committed["crosschecks"]
+    balances = checks[checks["check"] == crosschecks.BALANCE_CHECK].drop(columns="reason")
+    rerun = crosschecks.run_all(reported, tidy, restatements, balances)
     keys = ["check", "ticker", "metric", "fiscal_year", "fiscal_quarter", "period_end"]
     expected = committed["crosschecks"].sort_values(keys).reset_index(drop=True)
     rerun = rerun.sort_values(keys).reset_index(drop=True)[expected.columns]
@@ -177,6 +181,6 @@ def test_committed_snapshot_is_derived_by_the_projects_code(raw_dir, committed):
         got = _normalized(rebuilt[list(expected.columns)], keys)
         assert len(got) == len(expected), f"{name}: {len(got)} rows rebuilt, {len(expected)} committed"
         pd.testing.assert_frame_equal(got, expected, check_dtype=False, obj=name)
-    checks = crosschecks.run_all(reported, tidy, restatements)
+    checks = crosschecks.run_all(reported, tidy, restatements, built.balances)
     assert len(checks) == len(committed["crosschecks"])
     assert int(checks["match"].sum()) == int(committed["crosschecks"]["match"].sum())

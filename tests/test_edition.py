@@ -205,12 +205,15 @@ def _edition_data(tmp_path, monkeypatch, server) -> Path:
     manifest = json.loads(manifest_path.read_text())
     manifest["built_at"] = PREVIOUS_EDITION
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
-    for name in ("facts.csv", "essays.csv", "gpu_assumptions.csv", "depreciation_assumptions.csv"):
+    for name in ("facts.csv", "essays.csv", "gpu_assumptions.csv", "depreciation_assumptions.csv",
+                 "financing_nil_lines.csv"):
         shutil.copyfile(DEFAULT_DATA_DIR / name, data / name)
     # The facts rows of companies outside the two-company universe name no universe ticker here.
     facts = pd.read_csv(data / "facts.csv", dtype=str, keep_default_na=False)
     facts.loc[~facts["ticker"].isin(list(rec.CIKS)), "ticker"] = ""
     facts.to_csv(data / "facts.csv", index=False, lineterminator="\n")
+    nil = pd.read_csv(data / "financing_nil_lines.csv", dtype=str, keep_default_na=False)
+    nil[nil["ticker"].isin(list(rec.CIKS))].to_csv(data / "financing_nil_lines.csv", index=False, lineterminator="\n")
     ledger = pd.read_csv(DEFAULT_DATA_DIR / "claims.csv", dtype=str, keep_default_na=False)
     ledger = ledger[ledger["claim_id"].isin(["A4", "A7", "B2"])].copy()
     ledger.loc[ledger["claim_id"] == "B2", "params"] = f"threshold={B2_THRESHOLD}"

@@ -2,8 +2,9 @@
 
 Each ``get_<metric>`` takes pandas Series (or DataFrames) aligned on period and returns the formula's
 result; no fetching, no row selection. Units: ratios are plain fractions (0.42, not 42%); money
-stays in the inputs' currency units. Sign convention: capex and finance-lease principal payments
-are positive outflows. A zero or missing input gives NaN, never 0.
+stays in the inputs' currency units. Sign convention: capex, finance-lease principal payments, debt
+repaid, buybacks, dividends and interest expense are positive outflows, debt issued a positive inflow.
+A zero or missing input gives NaN, never 0.
 
 `line_items` and `compute` are the thin layer that picks rows of the tidy table and calls them.
 `check_names`, `check_flag`, `check_choice` and `check_tidy` check the public readers' arguments, so a
@@ -233,6 +234,48 @@ def get_growth(series, periods: int = 4):
     return _ratio(series, series.shift(periods)) - 1
 
 
+def get_net_debt_issued(debt_issued, debt_repaid):
+    """Net debt issued: debt_issued − debt_repaid (currency units).
+
+    Both inputs are positive cash amounts (proceeds an inflow, repayments an outflow), so the result is
+    positive when a company borrowed more than it repaid and negative when it paid debt down. NaN where
+    either is missing: a company that files no repayment line (Meta) has no net figure, never its gross
+    proceeds passed off as net.
+
+    Examples
+    --------
+    >>> get_net_debt_issued(pd.Series([46.1, 0.0, 5.0]), pd.Series([6.9, 3.2, float("nan")])).round(1).tolist()
+    [39.2, -3.2, nan]
+    """
+    return debt_issued - debt_repaid
+
+
+def get_ebitda_like(operating_income, depreciation):
+    """An EBITDA-like cash earnings figure: operating_income + depreciation (currency units).
+
+    ``depreciation`` is depreciation and amortization where a company tags it, else depreciation only
+    (Microsoft, Alphabet and Oracle tag no us-gaap D&A total); the caller says which it passed.
+
+    Examples
+    --------
+    >>> get_ebitda_like(pd.Series([100.0]), pd.Series([30.0])).tolist()
+    [130.0]
+    """
+    return operating_income + depreciation
+
+
+def get_coverage(numerator, denominator):
+    """One amount per unit of another: numerator / denominator (a multiple, e.g. debt / operating cash
+    flow, or EBITDA-like / interest expense). NaN where the denominator is zero or missing.
+
+    Examples
+    --------
+    >>> get_coverage(pd.Series([50.0, 1.0]), pd.Series([100.0, 0.0])).tolist()
+    [0.5, nan]
+    """
+    return _ratio(numerator, denominator)
+
+
 # name -> (function, the line items it takes, in order)
 DERIVED_METRICS = {
     "capex_to_ocf": (get_capex_to_ocf, ("capex", "operating_cash_flow")),
@@ -243,6 +286,7 @@ DERIVED_METRICS = {
     "gross_margin": (get_gross_margin, ("gross_profit", "revenue")),
     "operating_margin": (get_operating_margin, ("operating_income", "revenue")),
     "da_to_capex": (get_da_to_capex, ("depreciation_amortization", "capex")),
+    "net_debt_issued": (get_net_debt_issued, ("debt_issued", "debt_repaid")),
 }
 
 PERIOD_KEYS = ["ticker", "freq", "fiscal_year", "fiscal_period", "period_end", "calendar_year", "calendar_quarter"]

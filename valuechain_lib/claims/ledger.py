@@ -31,6 +31,9 @@ CLAIM_ID = re.compile(r"[A-Z]+[0-9]+")
 FORK_PREFIX = "X"
 #: Where forks keep their rules (``valuechain_lib/forks/<chapter>.py``, written by ``new-chapter``).
 FORKS_PACKAGE = "valuechain_lib.forks"
+#: The ``essay`` of the book's own claims (C1, C2, …): claims the book makes itself, beyond the essays'.
+#: ``data/essays.csv`` gives it a title and no date, so they have no verdict "at the essay's date".
+BOOK_ESSAY = "C"
 REPO_ROOT = PACKAGE_DIR.parent
 
 
@@ -315,6 +318,26 @@ def essays(path: Path | None = None) -> pd.DataFrame:
         except ValueError as exc:
             raise ClaimsError(f"{path}: essay {row.essay}: date {row.date!r} is not ISO") from exc
     return table.set_index("essay")
+
+
+def is_books_own(essay: str) -> bool:
+    """Whether a ledger row's ``essay`` marks one of the book's own claims rather than an essay's."""
+    return essay == BOOK_ESSAY
+
+
+def section_title(essay: str, table: pd.DataFrame | None = None) -> str:
+    """The scorecard's heading for an essay's claims: ``Essay B: <title>``, or the book's own claims' title.
+
+    Parameters
+    ----------
+    essay : str
+        A ledger row's ``essay``.
+    table : pandas.DataFrame, optional
+        `essays` (default: loaded).
+    """
+    table = essays() if table is None else table
+    title = table.loc[essay, "title"] if essay in table.index else essay
+    return title if is_books_own(essay) else f"Essay {essay}: {title}"
 
 
 def essay_date(essay: str) -> tuple[str, str]:

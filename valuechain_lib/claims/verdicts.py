@@ -271,6 +271,8 @@ def render(claim_id: str, verdict: Verdict, *, at_essay: Verdict | None = None, 
     if at_essay is not None:
         rows.append((f"At the essay's date, {essay_date}" + (f" ({essay_note})" if essay_note else ""),
                      at_essay_text(at_essay)))
+    elif essay_note and not essay_date:  # the book's own claims: no essay, so no date to evaluate at
+        rows.append(("At an essay's date", f"n/a: {essay_note}"))
     if verdict.data_through:
         rows.append(("Data through", verdict.data_through))
     if verdict.sources:

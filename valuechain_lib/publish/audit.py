@@ -9,11 +9,11 @@ import pandas as pd
 
 from valuechain_lib.calc.periods import fiscal_label
 from valuechain_lib.errors import ValueChainError
-from valuechain_lib.snapshot.crosschecks import TOLERANCE
+from valuechain_lib.snapshot.crosschecks import BALANCE_CHECK, TOLERANCE
 from valuechain_lib.snapshot.store import load_table
 from valuechain_lib.snapshot.universe import universe
 
-CHECKS = ("3M vs YTD difference", "9M vs Q1+Q2+Q3", "TTM vs 4 quarters", "GP vs revenue − cost")
+CHECKS = ("3M vs YTD difference", "9M vs Q1+Q2+Q3", "TTM vs 4 quarters", "GP vs revenue − cost", BALANCE_CHECK)
 KINDS = ("restatement", "rounding", "documented", "unexplained")
 METRIC_NAMES = {
     "revenue": "Revenue", "cost_of_revenue": "Cost of revenue", "gross_profit": "Gross profit",
@@ -21,6 +21,10 @@ METRIC_NAMES = {
     "operating_cash_flow": "Operating cash flow", "depreciation": "Depreciation",
     "depreciation_amortization": "Depreciation and amortization",
     "finance_lease_principal_payments": "Finance-lease principal payments",
+    "total_debt": "Total debt", "long_term_debt": "Long-term debt (noncurrent)", "debt_issued": "Debt issued",
+    "debt_repaid": "Debt repaid", "interest_expense": "Interest expense",
+    "operating_lease_liabilities": "Operating-lease liabilities", "finance_lease_liabilities": "Finance-lease liabilities",
+    "buybacks": "Buybacks", "dividends": "Dividends",
 }
 #: How the reporting currency is written in a money column's header ("$M", "NT$M").
 CURRENCY_PREFIX = {"USD": "$", "TWD": "NT$", "KRW": "₩"}
@@ -142,7 +146,9 @@ def period_labels(checks: pd.DataFrame, reported: pd.DataFrame | None = None) ->
     labels = []
     for row, span in zip(checks.itertuples(), duration, strict=True):
         year, quarter = row.fiscal_year, f"Q{int(row.fiscal_quarter)}"
-        if row.check == "9M vs Q1+Q2+Q3" or span == "9M":
+        if row.check == BALANCE_CHECK:
+            labels.append(_period_label("instant", row.fiscal_year, row.fiscal_quarter))
+        elif row.check == "9M vs Q1+Q2+Q3" or span == "9M":
             labels.append(fiscal_label(year, "9M"))
         elif row.check == "TTM vs 4 quarters":
             labels.append(fiscal_label(year, f"TTM to {quarter}"))

@@ -20,7 +20,7 @@ import pandas as pd
 from valuechain_lib._version import __version__
 from valuechain_lib.calc.periods import fiscal_label
 from valuechain_lib.errors import SnapshotError
-from valuechain_lib.snapshot.crosschecks import run_all
+from valuechain_lib.snapshot.crosschecks import balance_checks, run_all
 from valuechain_lib.snapshot.quarters import TIDY_COLUMNS, tidy_periods
 from valuechain_lib.snapshot.standardize import (
     REPORTED_COLUMNS,
@@ -58,6 +58,8 @@ class FinancialTables(NamedTuple):
     restatements: pd.DataFrame
     vintages: pd.DataFrame
     files: list
+    #: Financing balances as each filing gives them (`valuechain_lib.snapshot.crosschecks.balance_checks`).
+    balances: pd.DataFrame | None = None
 
 
 def build_financials(raw_dir: Path, companies: pd.DataFrame, progress=None) -> FinancialTables:
@@ -65,7 +67,7 @@ def build_financials(raw_dir: Path, companies: pd.DataFrame, progress=None) -> F
 
     ``progress`` is an optional callable taking the ticker being read.
     """
-    reported, restatements, history, files = [], [], [], []
+    reported, restatements, history, files, balances = [], [], [], [], []
     ifrs_only = _ifrs_only_tags()
     for _, company in companies[companies["sec_source"].notna()].iterrows():
         if progress:
@@ -75,6 +77,7 @@ def build_financials(raw_dir: Path, companies: pd.DataFrame, progress=None) -> F
         history.append(vintages(facts))
         kept, rst = latest_filed(facts)
         reported.append(place_in_calendar(kept, company))
+        balances.append(balance_checks(facts, reported[-1]))
         restatements.append(rst)
         for path in source_files(raw_dir / "sec", company["ticker"], company["sec_source"]):
             files.append({"ticker": company["ticker"], "path": path})
@@ -85,7 +88,9 @@ def build_financials(raw_dir: Path, companies: pd.DataFrame, progress=None) -> F
     history = pd.concat(history, ignore_index=True)
     history = history[history["end"] >= f"{FIRST_FISCAL_YEAR - 1}-01-01"].reset_index(drop=True)
     tidy = tidy_periods(reported, canonical_metrics())
-    return FinancialTables(tidy, reported, restatements.reset_index(drop=True), history, files)
+    balances = pd.concat(balances, ignore_index=True)
+    balances = balances[balances["fiscal_year"] >= FIRST_FISCAL_YEAR].reset_index(drop=True)
+    return FinancialTables(tidy, reported, restatements.reset_index(drop=True), history, files, balances)
 
 
 def _retrieval_date(path: Path) -> str | None:
@@ -120,7 +125,7 @@ def build_snapshot(raw_dir, progress=None) -> dict[str, pd.DataFrame | dict]:
         raise SnapshotError(f"no raw SEC folder at {raw_dir / 'sec'}; pass --from <folder holding sec/ and prices/>")
     companies = universe()
     built = build_financials(raw_dir, companies, progress)
-    checks = run_all(built.reported, built.tidy, built.restatements)
+    checks = run_all(built.reported, built.tidy, built.restatements, built.balances)
     price_table, diagnostics = build_prices(raw_dir / "prices")
     tables = {
         "financials": built.tidy, "facts_reported": built.reported, "restatements": built.restatements,

@@ -7,7 +7,9 @@ only figures that come from different facts:
   the same quarter derived as the difference of two year-to-date figures (Q4 = FY − 9M);
 * ``9M vs Q1+Q2+Q3``: the reported nine-month year-to-date against three reported quarters;
 * ``TTM vs 4 quarters``: a reported trailing-twelve-month figure (Amazon) against four quarters;
-* ``GP vs revenue − cost``: reported gross profit against reported revenue less cost of revenue.
+* ``GP vs revenue − cost``: reported gross profit against reported revenue less cost of revenue;
+* ``balance across filings``: a financing balance (debt, lease liabilities) as each filing that carries it
+  gives it, against the value the snapshot keeps (the latest filing's).
 
 A difference within `TOLERANCE` (±$2M in the reporting currency's units) is a match.
 """
@@ -110,6 +112,55 @@ def gross_profit_checks(reported: pd.DataFrame) -> pd.DataFrame:
     return out[[c for c in CHECK_COLUMNS if c in out.columns]]
 
 
+#: The check comparing a balance as each filing gives it with the value the snapshot keeps.
+BALANCE_CHECK = "balance across filings"
+#: The balances it covers: the financing balances a credit reading of the book uses (long-term debt, the
+#: noncurrent part of total debt, is covered through the total).
+BALANCE_METRICS = ("total_debt", "operating_lease_liabilities", "finance_lease_liabilities")
+
+
+def balance_checks(facts: pd.DataFrame, reported: pd.DataFrame, metrics=BALANCE_METRICS) -> pd.DataFrame:
+    """Each filing's figure for a balance against the value the snapshot keeps, where two filings carry it.
+
+    A balance sheet repeats the prior year-end beside the current one, so most balances are filed two or
+    more times; a later filing that gives another figure restated it (or rounded it). Only balances that
+    more than one filing carries are compared: a balance filed once agrees with itself by construction.
+
+    Parameters
+    ----------
+    facts : pandas.DataFrame
+        Mapped facts of one or more companies, every filing (`valuechain_lib.snapshot.standardize.mapped_facts`).
+    reported : pandas.DataFrame
+        Their reported periods (`valuechain_lib.snapshot.standardize.place_in_calendar`): the tag and value kept
+        for each balance.
+    metrics : sequence of str
+        The balance metrics compared (default `BALANCE_METRICS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        `CHECK_COLUMNS`: one row per balance and filing other than the one the snapshot cites;
+        ``reported`` is that filing's figure, ``derived`` the snapshot's, ``reported_from`` and
+        ``derived_from`` their accession numbers.
+    """
+    kept = reported[reported["metric"].isin(list(metrics)) & reported["duration"].eq("instant")]
+    kept = kept.rename(columns={"period_end": "end", "value": "kept_value", "accession": "kept_accession"})
+    keys = ["ticker", "metric", "tag", "end"]
+    filings = facts[facts["metric"].isin(list(metrics)) & facts["kind"].eq("stock")]
+    filings = filings[keys + ["value", "accession"]].dropna(subset=["accession"]).drop_duplicates(keys + ["accession"])
+    both = filings.merge(kept[keys + ["kept_value", "kept_accession", "fiscal_year", "fiscal_quarter"]], on=keys)
+    both = both[both["accession"] != both["kept_accession"]]
+    out = pd.DataFrame({
+        "check": BALANCE_CHECK, "ticker": both["ticker"], "metric": both["metric"],
+        "fiscal_year": both["fiscal_year"], "fiscal_quarter": both["fiscal_quarter"], "period_end": both["end"],
+        "reported": both["value"].astype(float), "derived": both["kept_value"].astype(float),
+        "reported_from": both["accession"], "derived_from": both["kept_accession"],
+    })
+    out["difference"] = out["reported"] - out["derived"]
+    out["match"] = out["difference"].abs() <= TOLERANCE
+    return out[CHECK_COLUMNS].sort_values(["ticker", "metric", "period_end", "reported_from"]).reset_index(drop=True)
+
+
 @lru_cache(maxsize=1)
 def known_exceptions() -> pd.DataFrame:
     """Return mismatches looked into and explained (``mappings/crosscheck_exceptions.csv``)."""
@@ -161,13 +212,18 @@ def explain(checks: pd.DataFrame, restatements: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def run_all(reported: pd.DataFrame, tidy: pd.DataFrame, restatements: pd.DataFrame) -> pd.DataFrame:
+def run_all(reported: pd.DataFrame, tidy: pd.DataFrame, restatements: pd.DataFrame,
+            balances: pd.DataFrame | None = None) -> pd.DataFrame:
     """Run every cross-check and explain the mismatches; one row per comparison.
 
-    A check group with nothing to compare (a company without TTM or gross-profit facts) is left out
-    rather than concatenated empty, which would turn ``match`` into an object column.
+    ``balances`` are the `balance_checks` rows, which need every filing's facts and so are computed while
+    the filings are read (`valuechain_lib.snapshot.build.build_financials`). A check group with nothing to
+    compare (a company without TTM or gross-profit facts) is left out rather than concatenated empty,
+    which would turn ``match`` into an object column.
     """
-    parts = [p for p in (quarter_checks(reported), ttm_checks(reported, tidy), gross_profit_checks(reported))
+    balances = balances if balances is not None else pd.DataFrame(columns=CHECK_COLUMNS)
+    parts = [p for p in (quarter_checks(reported), ttm_checks(reported, tidy), gross_profit_checks(reported),
+                         balances[[c for c in CHECK_COLUMNS if c in balances.columns]])
              if not p.empty]
     if parts:
         checks = pd.concat(parts, ignore_index=True)

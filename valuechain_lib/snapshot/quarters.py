@@ -14,6 +14,7 @@ import pandas as pd
 
 from valuechain_lib.calc.periods import calendar_quarter, calendar_year_of_fiscal_year
 from valuechain_lib.paths import MAPPINGS_DIR
+from valuechain_lib.snapshot.zero_totals import fill_zero_quarters
 
 TIDY_COLUMNS = [
     "ticker", "metric", "freq", "fiscal_year", "fiscal_period", "period_start", "period_end",
@@ -227,6 +228,7 @@ def tidy_periods(reported: pd.DataFrame, metrics: dict[str, str], fiscal_year_en
         known = quarters.dropna(subset=[col]).groupby(keys)[col].max()
         fill = quarters.set_index(keys).index.map(known).to_series(index=quarters.index)
         quarters.loc[rows, col] = quarters.loc[rows, col].fillna(fill[rows])
+    quarters = fill_zero_quarters(quarters, reported)
     # A derived quarter whose inputs are missing says which.
     no_value = quarters["value"].isna() & quarters["metric"].map(metrics).eq("flow")
     own_reason = quarters.set_index(["ticker", "metric"]).index.map(

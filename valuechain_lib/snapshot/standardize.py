@@ -17,7 +17,10 @@ from valuechain_lib.errors import FilingConflictError, SignConventionError, Unkn
 from valuechain_lib.paths import MAPPINGS_DIR
 
 # Outflows that the library keeps as positive numbers; a negative one is a sign-flipped input.
-POSITIVE_OUTFLOWS = ("capex", "finance_lease_principal_payments")
+POSITIVE_OUTFLOWS = ("capex", "finance_lease_principal_payments", "debt_repaid", "buybacks", "dividends",
+                     "interest_expense")
+# Inflows kept as positive numbers (debt proceeds): net debt issued is debt_issued − debt_repaid.
+POSITIVE_INFLOWS = ("debt_issued",)
 
 REPORTED_COLUMNS = [
     "ticker", "metric", "kind", "duration", "fiscal_year", "fiscal_quarter", "period_start", "period_end",
@@ -86,21 +89,76 @@ def drop_errata(raw: pd.DataFrame) -> pd.DataFrame:
     return raw[~hit.to_numpy()].reset_index(drop=True)
 
 
+#: Joins the parts of a composed tag (``LongTermNotesAndLoans+DebtCurrent``) in the tag map.
+TAG_SUM = "+"
+
+
+def composed_facts(raw: pd.DataFrame, tag: str, taxonomy: str) -> pd.DataFrame:
+    """Facts of a composed tag: the sum of its parts where one filing gives every part for the same period.
+
+    A company that presents a line the tag map needs as two tagged lines (Oracle's borrowings: noncurrent
+    plus current) gets their sum, one fact per filing and period that carries all the parts; a filing
+    that tags only some of them gives no fact (never a partial sum).
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        Raw facts of one company (`valuechain_lib.sources.sec.RAW_COLUMNS`).
+    tag : str
+        Part tags joined by `TAG_SUM`, e.g. ``"LongTermNotesAndLoans+DebtCurrent"``.
+    taxonomy : str
+        The parts' taxonomy.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows shaped like ``raw`` with ``tag`` the composed name and ``value`` the sum; the other fields
+        are the first part's.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"taxonomy": "us-gaap", "tag": ["A", "B", "A"], "unit": "USD",
+    ...                     "start": pd.NaT, "end": pd.Timestamp("2024-05-31"), "value": [3.0, 1.0, 3.0],
+    ...                     "accession": ["k", "k", "q"]})
+    >>> composed_facts(raw, "A+B", "us-gaap")[["tag", "accession", "value"]].to_dict("records")
+    [{'tag': 'A+B', 'accession': 'k', 'value': 4.0}]
+    """
+    parts = tag.split(TAG_SUM)
+    keys = ["unit", "start", "end", "accession"]
+    rows = raw[(raw["taxonomy"] == taxonomy) & raw["tag"].isin(parts)]
+    rows = rows.drop_duplicates([*keys, "tag"], keep="last")
+    counts = rows.groupby(keys, dropna=False)["tag"].transform("nunique")
+    complete = rows[counts == len(parts)]
+    summed = complete.groupby(keys, dropna=False, sort=False)["value"].sum()
+    first = complete[complete["tag"] == parts[0]].set_index(keys)
+    out = first.assign(value=summed.reindex(first.index).to_numpy(), tag=tag).reset_index()
+    return out[raw.columns]
+
+
 def map_tags(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
-    """Attach ``metric``, ``kind`` and tag ``priority`` to raw facts; unmapped tags are dropped."""
+    """Attach ``metric``, ``kind`` and tag ``priority`` to raw facts; unmapped tags are dropped.
+
+    A composed tag in the map (parts joined by `TAG_SUM`) maps the sum of its parts (`composed_facts`).
+    """
     tags = tags_for(ticker)[["metric", "kind", "priority", "taxonomy", "tag"]]
+    composed = tags[tags["tag"].str.contains(TAG_SUM, regex=False)]
+    if not composed.empty:
+        sums = [composed_facts(raw, row.tag, row.taxonomy) for row in composed.itertuples()]
+        raw = pd.concat([raw, *sums], ignore_index=True)
     return raw.merge(tags, on=["taxonomy", "tag"], how="inner")
 
 
 def check_signs(facts: pd.DataFrame) -> None:
-    """Raise `SignConventionError` for a negative value of a positive-outflow metric (e.g. capex)."""
-    bad = facts[facts["metric"].isin(POSITIVE_OUTFLOWS) & (facts["value"] < 0)]
+    """Raise `SignConventionError` for a negative value of a positive-outflow metric (e.g. capex) or of a
+    positive-inflow one (debt proceeds)."""
+    bad = facts[facts["metric"].isin(POSITIVE_OUTFLOWS + POSITIVE_INFLOWS) & (facts["value"] < 0)]
     if not bad.empty:
         row = bad.iloc[0]
+        direction = "inflow" if row["metric"] in POSITIVE_INFLOWS else "outflow"
         raise SignConventionError(
             f"{row['ticker']}: {row['metric']} is negative ({row['value']:,.0f}) for the period "
             f"{_period_text(row)} (tag {row['tag']}, accession {row['accession']}); the library keeps "
-            f"{row['metric']} as a positive outflow, so the input is sign-flipped"
+            f"{row['metric']} as a positive {direction}, so the input is sign-flipped"
         )
 
 

@@ -14,7 +14,7 @@ def data_checks() -> list[tuple[str, Callable[[], str]]]:
         A file's name relative to the data folder and a function of no arguments returning a short
         description of what it holds; each raises a `ValueChainError` on a broken file.
     """
-    from valuechain_lib.analyses import depreciation
+    from valuechain_lib.analyses import depreciation, who_pays_for_the_build_out
     from valuechain_lib.claims import ledger as claims
     from valuechain_lib.models import gpu_economics
     from valuechain_lib.snapshot import store as snapshot
@@ -44,4 +44,5 @@ def data_checks() -> list[tuple[str, Callable[[], str]]]:
         ("claims.csv", lambda: f"{len(claims.ledger())} claims"),
         ("gpu_assumptions.csv", lambda: f"{len(gpu_economics.load_assumptions())} assumptions"),
         ("depreciation_assumptions.csv", lambda: f"{len(depreciation.load_assumptions())} assumptions"),
+        ("financing_nil_lines.csv", lambda: f"{len(who_pays_for_the_build_out.nil_lines())} nil cash-flow lines"),
     ]

@@ -44,7 +44,7 @@ import pandas as pd
 from valuechain_lib.errors import SourceFileError, ValueChainError
 from valuechain_lib.snapshot import build as snapshot_build
 from valuechain_lib.snapshot import store as snapshot
-from valuechain_lib.snapshot.crosschecks import run_all
+from valuechain_lib.snapshot.crosschecks import BALANCE_CHECK, run_all
 from valuechain_lib.snapshot.price_table import COLUMNS as PRICE_COLUMNS
 from valuechain_lib.snapshot.prices import (
     DIAGNOSTIC_COLUMNS,
@@ -330,9 +330,11 @@ def _financial_tables(tmp: Path, live: pd.DataFrame, sec, previous: dict, carrie
     tidy = _concat(built.tidy, carry("financials"))
     reported = _concat(built.reported, carry("facts_reported"))
     restatements = _concat(built.restatements, carry("restatements"))
+    carried_balances = carry("crosschecks")
+    balances = _concat(built.balances, carried_balances[carried_balances["check"] == BALANCE_CHECK])
     tables = {"financials": tidy, "facts_reported": reported, "restatements": restatements,
               "vintages": _concat(built.vintages, carry("vintages")),
-              "crosschecks": run_all(reported, tidy, restatements)}
+              "crosschecks": run_all(reported, tidy, restatements, balances)}
     return tables, built.files
 
 

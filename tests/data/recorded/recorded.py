@@ -143,7 +143,7 @@ def build_previous_data_dir(target: Path) -> Path:
     built = snapshot_build.build_financials(raw, companies)
     tables = {"financials": built.tidy, "facts_reported": built.reported, "restatements": built.restatements,
               "vintages": built.vintages,
-              "crosschecks": run_all(built.reported, built.tidy, built.restatements),
+              "crosschecks": run_all(built.reported, built.tidy, built.restatements, built.balances),
               "prices": read_prices_csv(HERE / "prices" / "previous.csv"),
               "price_diagnostics": pd.DataFrame(columns=list(DIAGNOSTIC_COLUMNS))}
     tables["manifest"] = snapshot_build._manifest(raw, companies, tables, built.files)
