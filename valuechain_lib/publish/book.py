@@ -279,7 +279,6 @@ def publish_file(path) -> str:
 
 CACHE_DIR = BUILD_DIR / ".jupyter_cache"
 DOCTREES_DIR = BUILD_DIR / ".doctrees"
-INPUTS_STAMP = BUILD_DIR / "inputs.sha256"
 PRESENTATION_STAMP = BUILD_DIR / "presentation.sha256"
 
 
@@ -291,16 +290,6 @@ def _digest(files) -> str:
         digest.update(str(path.relative_to(REPO_ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def inputs_digest() -> str:
-    """Digest of everything a page's outputs depend on besides its own text: data and library code.
-
-    The execution cache keys on each notebook's text only, so a refreshed snapshot or a changed
-    library would otherwise leave stale figures and verdicts in cached pages.
-    """
-    return _digest([*(REPO_ROOT / "data").rglob("*.csv"), *(REPO_ROOT / "data").rglob("*.json"),
-                    *PACKAGE_DIR.rglob("*.py"), *PACKAGE_DIR.rglob("*.csv")])
 
 
 def presentation_digest() -> str:
@@ -502,15 +491,24 @@ def _run_teed(cmd: list[str], env: dict) -> tuple[int, str]:
     return process.returncode, "".join(seen)
 
 
+def build_jobs() -> int:
+    """Sphinx's parallel processes: ``$VALUECHAIN_BUILD_JOBS``, else the machine's cores (at most 4)."""
+    chosen = os.environ.get("VALUECHAIN_BUILD_JOBS", "").strip()
+    return max(1, int(chosen)) if chosen else max(1, min(os.cpu_count() or 1, 4))
+
+
 def build(extra_args=()) -> int:
     """Build the HTML book from the committed snapshot: execution cache on, any warning fails.
 
     Checks every snapshot table against its manifest's sha256, then runs ``jupyter-book build . -W -n
     --keep-going`` in the repository root with `build_environment` (pages run this repository's
-    library and data), after emptying the execution cache if the data or the library changed since
-    the last build, and Sphinx's saved environment if the configuration, templates or styles changed
-    (every page is then rewritten from the cached executions). The full log is printed as it comes;
-    when the build fails, its last lines name every failing page (`build_failures`).
+    library and data) and Sphinx reading and writing pages in `build_jobs` processes. The book's
+    ``vc_execute`` extension runs the notebooks whose outputs are stale -- their code, or a data file,
+    manifest key or library module they read, changed -- in a pool of warm worker processes before
+    Sphinx reads them, so a changed table re-runs only the pages that read it. Sphinx's saved
+    environment is emptied if the configuration, templates or styles changed (every page is then
+    rewritten from the cached executions). The full log is printed as it comes; when the build fails,
+    its last lines name every failing page (`build_failures`).
 
     Returns
     -------
@@ -527,23 +525,21 @@ def build(extra_args=()) -> int:
     chosen = os.environ.get("VALUECHAIN_DATA")
     if chosen and Path(chosen).resolve() != (REPO_ROOT / "data").resolve():
         print(f"note: the book is built from {REPO_ROOT / 'data'}; VALUECHAIN_DATA={chosen} is ignored")
-    stamp, look = inputs_digest(), presentation_digest()
-    if CACHE_DIR.exists() and _stale(INPUTS_STAMP, stamp):
-        print("data or library changed since the last build: re-executing every page")
-        # Sphinx re-reads only changed sources, so its saved environment goes too, or unchanged pages
-        # would keep their old outputs.
-        for folder in (CACHE_DIR, DOCTREES_DIR):
-            shutil.rmtree(folder, ignore_errors=True)
-    elif DOCTREES_DIR.exists() and _stale(PRESENTATION_STAMP, look):
+    look = presentation_digest()
+    # Stale outputs are found page by page (book/_ext/vc_execute.py, from the inputs each page read), so a
+    # change to the data or the library no longer empties the whole execution cache.
+    if DOCTREES_DIR.exists() and _stale(PRESENTATION_STAMP, look):
         print("configuration, templates or styles changed since the last build: rewriting every page")
         shutil.rmtree(DOCTREES_DIR, ignore_errors=True)
     shutil.rmtree(REPORTS_DIR, ignore_errors=True)  # only this build's failures are reported
-    cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(REPO_ROOT),
+    # The Jupyter Book CLI has no -j: its build_sphinx is given the jobs.
+    launcher = ("import functools, sys, jupyter_book.sphinx as jbs; from jupyter_book.cli.main import main; "
+                "jbs.build_sphinx = functools.partial(jbs.build_sphinx, jobs=int(sys.argv.pop(1))); main()")
+    cmd = [sys.executable, "-c", launcher, str(build_jobs()), "build", str(REPO_ROOT),
            "--builder", "html",
            "-W", "-n", "--keep-going", *extra_args]
     code, log = _run_teed(cmd, env)
     if code == 0:
-        INPUTS_STAMP.write_text(stamp)
         PRESENTATION_STAMP.write_text(look)
         print(f"book built: open {BUILD_DIR / 'html' / 'index.html'}")
         return 0
