@@ -51,11 +51,12 @@ def workers() -> int:
 
 
 def environment_fingerprint() -> str:
-    """Python's version and every installed distribution's name and version, as one digest."""
+    """Python's version, the pool's code and every installed distribution's name and version, as one digest."""
     import hashlib
 
     names = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"])
-    return hashlib.sha256("\n".join([sys.version, *names]).encode()).hexdigest()
+    runner = hashlib.sha256(Path(vc_pool.__file__).read_bytes()).hexdigest()  # how the pages were run
+    return hashlib.sha256("\n".join([sys.version, runner, *names]).encode()).hexdigest()
 
 
 def _logger():

@@ -393,7 +393,9 @@ def execute_notebook(nb, timeout: int | None = None, allow_errors: bool = False)
                 msg = client.get_iopub_msg(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 raise NotebookFailed(f"cell {index}: no idle status from the kernel") from None
-            if msg["parent_header"].get("msg_id") != msg_id:
+            # The in-process kernel's streams do not carry the request as their parent; it runs one
+            # request at a time, so everything up to this request's idle status is this cell's.
+            if msg["parent_header"].get("msg_id") != msg_id and msg["msg_type"] in ("status", "execute_input"):
                 continue
             try:
                 handler.process_message(msg, cell, index)
