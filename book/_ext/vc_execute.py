@@ -76,9 +76,13 @@ def _declare_and_start(app, config) -> None:
         if ext is not None:
             ext.parallel_read_safe = True
             ext.parallel_write_safe = True
-    # Start the pool's preload now: it runs while Sphinx loads its environment.
+    # The pool `valuechain_lib.publish.book.build` started before Sphinx, or one started now: its preload
+    # runs while Sphinx loads its environment.
+    handed = vc_pool.Pool.attached()
     if config.nb_execution_mode == "cache" and workers() > 0:
-        setattr(app, _POOL_KEY, vc_pool.Pool(workers(), cwd=app.srcdir, vega_service=True))
+        setattr(app, _POOL_KEY, handed or vc_pool.Pool(workers(), cwd=app.srcdir, vega_service=True))
+    elif handed is not None:
+        handed.close()
 
 
 def _stop(app, exception=None) -> None:

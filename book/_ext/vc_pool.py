@@ -424,7 +424,7 @@ def _run_child(job: dict, out_fd_file: str) -> int:
         pass
     tracker = ReadTracker(job["roots"])
     tracker.install()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result: dict = {"ok": False}
     try:
         nb = nbformat.from_dict(job["notebook"])
@@ -442,6 +442,7 @@ def _run_child(job: dict, out_fd_file: str) -> int:
     except BaseException as exc:
         result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     result["seconds"] = time.perf_counter() - started
+    result["cpu"] = time.process_time() - cpu
     target = Path(job["result"])
     partial = target.with_name(target.name + ".part")
     partial.write_text(json.dumps(result), encoding="utf-8")
@@ -542,6 +543,10 @@ def serve(workers: int, vega_service: bool = False) -> int:
 
 
 # --------------------------------------------------------------------------- the client side
+#: Environment variable through which a started pool is handed to a child process (`Pool.handover`).
+HANDOVER_ENV = "VALUECHAIN_POOL_FDS"
+
+
 @dataclass
 class Outcome:
     """One notebook's run in the pool: its executed notebook and reads, or why it failed."""
@@ -576,8 +581,33 @@ class Pool:
             [sys.executable, str(Path(__file__).resolve()), "serve", "--workers", str(self.workers),
              *(["--vega-service"] if vega_service else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env, cwd=cwd)
+        self._stdin, self._stdout = self.process.stdin, self.process.stdout
         self.ready_info: dict | None = None
         self._ids = 0
+
+    def handover(self, env: dict) -> tuple[int, int]:
+        """Let a child process (the Sphinx build) use this pool: its pipes' descriptors go in ``env``.
+
+        Returns the descriptors to pass (``subprocess.Popen(..., pass_fds=...)``); the child calls
+        `Pool.attached`. Used to start the pool's preload before the child has even started.
+        """
+        fds = (self._stdin.fileno(), self._stdout.fileno())
+        env[HANDOVER_ENV] = f"{fds[0]},{fds[1]},{self.workers}"
+        return fds
+
+    @classmethod
+    def attached(cls) -> Pool | None:
+        """The pool handed over by the parent process (`handover`), or None."""
+        spec = os.environ.pop(HANDOVER_ENV, "")
+        if not spec:
+            return None
+        write_fd, read_fd, workers = (int(x) for x in spec.split(","))
+        pool = cls.__new__(cls)
+        pool.workers, pool.process, pool._log = workers, None, None
+        pool._tmp = tempfile.TemporaryDirectory(prefix="vc-pool-")  # the result files of its jobs
+        pool._stdin, pool._stdout = os.fdopen(write_fd, "wb"), os.fdopen(read_fd, "rb")
+        pool.ready_info, pool._ids = None, 0
+        return pool
 
     def __enter__(self) -> Pool:
         return self
@@ -586,6 +616,8 @@ class Pool:
         self.close()
 
     def log(self) -> str:
+        if self._log is None:
+            return "(the zygote's log is kept by the process that started it)"
         self._log.flush()
         self._log.seek(0)
         return self._log.read().decode("utf-8", "replace")
@@ -601,9 +633,9 @@ class Pool:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([self.process.stdout], [], [], left)
+            ready, _, _ = select.select([self._stdout], [], [], left)
             if ready:
-                line = self.process.stdout.readline()
+                line = self._stdout.readline()
                 if not line:
                     raise RuntimeError(f"the notebook pool stopped: {self.log()[-2000:]}")
                 return line.decode()
@@ -631,8 +663,8 @@ class Pool:
                    "roots": [str(r) for r in item["roots"]], "timeout": timeout, "allow_errors": allow_errors,
                    "result": str(result), "deadline": (timeout * cells + 60) if timeout else None}
             pending[item["id"]] = result
-            self.process.stdin.write((json.dumps(job) + "\n").encode())
-        self.process.stdin.flush()
+            self._stdin.write((json.dumps(job) + "\n").encode())
+        self._stdin.flush()
         while pending:
             answer = json.loads(self._readline(None))
             result_path = pending.pop(answer["id"])
@@ -643,19 +675,26 @@ class Pool:
                 result = {"ok": False, "error": f"the worker died (exit status {answer['status']})", "seconds": 0.0}
             yield Outcome(answer["id"], bool(result.get("ok")), float(result.get("seconds", 0.0)),
                           result.get("notebook"), result.get("reads"), result.get("error"),
-                          {"wall": answer.get("wall")})
+                          {"wall": answer.get("wall"), "cpu": result.get("cpu")})
 
-    def close(self) -> None:
-        if self.process.poll() is None:
+    def close(self, terminate: bool = False) -> None:
+        """Close this process's end (the zygote ends once every process holding it has closed it), or with
+        ``terminate`` end the zygote now (when no process can need it any more)."""
+        for pipe in (self._stdin, self._stdout):
             try:
-                self.process.stdin.close()
+                pipe.close()
             except OSError:
                 pass
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is None:
+            self._tmp.cleanup()
+            return
+        if terminate and self.process.poll() is None:
+            self.process.terminate()  # its warm compiler sees its parent go and ends too
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
         self._log.close()
         self._tmp.cleanup()
 

@@ -479,16 +479,36 @@ def _shown_path(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _run_teed(cmd: list[str], env: dict) -> tuple[int, str]:
+def _run_teed(cmd: list[str], env: dict, pass_fds=()) -> tuple[int, str]:
     """Run ``cmd``, printing its output as it comes, and return its code and output."""
     seen = []
     with subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, encoding="utf-8", errors="replace", bufsize=1) as process:
+                          text=True, encoding="utf-8", errors="replace", bufsize=1, pass_fds=pass_fds) as process:
         for line in process.stdout:
             sys.stdout.write(line)
             seen.append(line)
         sys.stdout.flush()
     return process.returncode, "".join(seen)
+
+
+def _early_pool(env: dict):
+    """The notebook pool (book/_ext/vc_pool.py), started now so that its preload (pandas, Altair, the
+    kernel machinery; about 2.5 s) runs while Jupyter Book starts; the build's ``vc_execute`` extension
+    takes it over. None when the pool is turned off (``VALUECHAIN_BUILD_WORKERS=0``)."""
+    import importlib.util
+
+    ext = REPO_ROOT / "book" / "_ext"
+    if not (ext / "vc_execute.py").is_file():
+        return None
+    sys.path.insert(0, str(ext))
+    try:
+        spec = importlib.util.spec_from_file_location("vc_execute", ext / "vc_execute.py")
+        vc_execute = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(vc_execute)
+    finally:
+        sys.path.remove(str(ext))
+    count = vc_execute.workers()
+    return vc_execute.vc_pool.Pool(count, env=env, cwd=REPO_ROOT, vega_service=True) if count else None
 
 
 def build_jobs() -> int:
@@ -538,7 +558,12 @@ def build(extra_args=()) -> int:
     cmd = [sys.executable, "-c", launcher, str(build_jobs()), "build", str(REPO_ROOT),
            "--builder", "html",
            "-W", "-n", "--keep-going", *extra_args]
-    code, log = _run_teed(cmd, env)
+    pool = _early_pool(env)
+    try:
+        code, log = _run_teed(cmd, env, pool.handover(env) if pool else ())
+    finally:
+        if pool is not None:
+            pool.close(terminate=True)  # the build is over: no need to wait for its preload to finish
     if code == 0:
         PRESENTATION_STAMP.write_text(look)
         print(f"book built: open {BUILD_DIR / 'html' / 'index.html'}")
