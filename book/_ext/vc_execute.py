@@ -25,6 +25,7 @@ the main process, ``sphinx_jupyterbook_latex`` acts on LaTeX builds only).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -52,8 +53,6 @@ def workers() -> int:
 
 def environment_fingerprint() -> str:
     """Python's version, the pool's code and every installed distribution's name and version, as one digest."""
-    import hashlib
-
     names = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"])
     runner = hashlib.sha256(Path(vc_pool.__file__).read_bytes()).hexdigest()  # how the pages were run
     return hashlib.sha256("\n".join([sys.version, runner, *names]).encode()).hexdigest()
@@ -80,7 +79,9 @@ def _declare_and_start(app, config) -> None:
     # runs while Sphinx loads its environment.
     handed = vc_pool.Pool.attached()
     if config.nb_execution_mode == "cache" and workers() > 0:
-        setattr(app, _POOL_KEY, handed or vc_pool.Pool(workers(), cwd=app.srcdir, vega_service=True))
+        if handed is None and may_run_pages(Path(app.srcdir), _cache_path(app)):
+            handed = vc_pool.Pool(workers(), cwd=app.srcdir, vega_service=True)
+        setattr(app, _POOL_KEY, handed)
     elif handed is not None:
         handed.close()
 
@@ -88,8 +89,22 @@ def _declare_and_start(app, config) -> None:
 def _stop(app, exception=None) -> None:
     pool = getattr(app, _POOL_KEY, None)
     if pool is not None:
-        pool.close()
+        pool.close(terminate=True)  # no page is left to run (a preload still going is cut short)
         setattr(app, _POOL_KEY, None)
+
+
+def may_run_pages(root: Path, cache_dir: Path) -> bool:
+    """A quick look, to start the pool early or not (`execute_outdated` decides): no record of the last
+    run's inputs, a page edited since, or a recorded input changed."""
+    index = cache_dir / INDEX_NAME
+    if not index.is_file():
+        return True
+    since = index.stat().st_mtime
+    pages = [*root.glob("chapters/*.md"), *root.glob("book/*.md"), *root.glob("*.md")]
+    if any(page.stat().st_mtime > since for page in pages):
+        return True
+    memo: dict = {}
+    return any(vc_pool.stale_reason(record, root, memo) for record in _load_index(index).values())
 
 
 def _load_index(path: Path) -> dict:
@@ -99,13 +114,19 @@ def _load_index(path: Path) -> dict:
         return {}
 
 
-def _notebook_of(env, docname: str):
+def _save_index(path: Path, index: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(json.dumps(index, indent=1, sort_keys=True), encoding="utf-8")
+    partial.replace(path)
+
+
+def _notebook_of(env, docname: str, text: str):
     """The page as myst-nb reads it (None for a plain Markdown page), and its page-level myst-nb config."""
     from myst_nb.core.read import create_nb_reader
     from myst_nb.core.nb_to_tokens import nb_node_to_dict
 
     path = env.doc2path(docname)
-    text = Path(path).read_text(encoding="utf-8")
     nb_config = env.mystnb_config
     reader = create_nb_reader(str(path), env.myst_config, nb_config, text)
     if reader is None:
@@ -135,6 +156,7 @@ def execute_outdated(app, env, added, changed, removed) -> list[str]:
     """``env-get-outdated``: run the stale notebook pages in the pool; return those to read again."""
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
+    from jupyter_cache.cache.db import NbCacheRecord
 
     pool = getattr(app, _POOL_KEY, None)
     if app.config.nb_execution_mode != "cache":
@@ -151,18 +173,35 @@ def execute_outdated(app, env, added, changed, removed) -> list[str]:
     roots = [str(root)]
     if os.environ.get("VALUECHAIN_DATA"):
         roots.append(os.environ["VALUECHAIN_DATA"])
+    # A page's text and the parsers' configuration decide its notebook: unchanged, the recorded cache key
+    # stands and the page is not parsed again (parsing every page costs seconds).
+    settings = hashlib.sha256(f"{env.myst_config!r}{env.mystnb_config!r}".encode()).hexdigest()
     stale, reread = [], []
     for docname in sorted(env.found_docs):
-        notebook, nb_config = _notebook_of(env, docname)
         path = str(env.doc2path(docname))
+        text = Path(path).read_text(encoding="utf-8")
+        source = hashlib.sha256((settings + text).encode()).hexdigest()
+        record = index.get(docname)
+        known = record is not None and record.get("source") == source
+        if known and record.get("plain"):
+            continue
+        if known and record.get("environment") == fingerprint:
+            try:
+                cached = NbCacheRecord.record_from_hashkey(record["hashkey"], cache.db)
+            except KeyError:
+                cached = None
+            if cached is not None and cached.pk == record.get("cache_pk") and \
+                    not vc_pool.stale_reason(record, root, memo):
+                continue
+        notebook, nb_config = _notebook_of(env, docname, text)
         if notebook is None or nb_config.execution_mode != "cache" or _excluded(path, nb_config):
+            index[docname] = {"source": source, "plain": True}
             continue
         _, hashkey = cache.create_hashed_notebook(notebook)
         try:
             cached = cache.match_cache_notebook(notebook)
         except KeyError:
             cached = None
-        record = index.get(docname)
         if cached is None:
             reason = "its code is not in the cache"
         elif record is None or record.get("hashkey") != hashkey or record.get("cache_pk") != cached.pk:
@@ -172,27 +211,32 @@ def execute_outdated(app, env, added, changed, removed) -> list[str]:
         else:
             reason = vc_pool.stale_reason(record, root, memo)
         if reason:
-            stale.append((docname, path, notebook, nb_config, cached, reason, record))
+            stale.append((docname, path, notebook, nb_config, cached, reason, record, source))
+        else:
+            record["source"] = source
+    _save_index(index_path, index)
     if not stale:
         _stop(app)
         return []
-    for docname, _, _, _, _, reason, _ in stale:
+    for docname, _, _, _, _, reason, _, _ in stale:
         log.info(f"vc_execute: {docname}: to run ({reason})")
+    if pool is None and workers() > 0:
+        pool = vc_pool.Pool(workers(), cwd=app.srcdir, vega_service=True)
+        setattr(app, _POOL_KEY, pool)
     if pool is None:
         # No pool: myst-nb runs each stale page; stale cache entries go so that it does.
-        for docname, _, _, _, cached, _, _ in stale:
+        for docname, _, _, _, cached, _, _, _ in stale:
             if cached is not None:
                 cache.remove_cache_record(cached.pk)
             index.pop(docname, None)
             reread.append(docname)
-        index_path.parent.mkdir(parents=True, exist_ok=True)
-        index_path.write_text(json.dumps(index, indent=1, sort_keys=True), encoding="utf-8")
+        _save_index(index_path, index)
         return [d for d in reread if d in env.all_docs]
     # Longest first, so the last pages to finish run side by side.
     stale.sort(key=lambda item: -(item[6] or {}).get("seconds", Path(item[1]).stat().st_size / 1e4))
-    jobs = {docname: (path, cached) for docname, path, _, _, cached, _, _ in stale}
+    jobs = {docname: (path, cached, source) for docname, path, _, _, cached, _, _, source in stale}
     items = [{"id": docname, "notebook": notebook, "cwd": Path(path).parent, "roots": roots}
-             for docname, path, notebook, _, _, _, _ in stale]
+             for docname, path, notebook, _, _, _, _, _ in stale]
     started = time.perf_counter()
     timeout = stale[0][3].execution_timeout
     allow = stale[0][3].execution_allow_errors
@@ -207,7 +251,7 @@ def execute_outdated(app, env, added, changed, removed) -> list[str]:
     finally:
         _stop(app)
     for outcome in outcomes:
-        path, cached = jobs[outcome.job_id]
+        path, cached, source = jobs[outcome.job_id]
         reread.append(outcome.job_id)
         if outcome.ok:
             executed = nbformat.from_dict(outcome.notebook)
@@ -215,7 +259,8 @@ def execute_outdated(app, env, added, changed, removed) -> list[str]:
                 CacheBundleIn(executed, path, data={"execution_seconds": outcome.seconds}),
                 check_validity=False, overwrite=True)
             index[outcome.job_id] = {"hashkey": cache.create_hashed_notebook(executed)[1], "cache_pk": stored.pk,
-                                     "environment": fingerprint, "seconds": round(outcome.seconds, 3),
+                                     "source": source, "environment": fingerprint,
+                                     "seconds": round(outcome.seconds, 3),
                                      **vc_pool.inputs_record(outcome.reads, root, memo)}
             log.info(f"vc_execute: {outcome.job_id}: ran in {outcome.seconds:.2f} s")
         else:
@@ -228,8 +273,7 @@ def execute_outdated(app, env, added, changed, removed) -> list[str]:
             index.pop(outcome.job_id, None)
             log.info(f"vc_execute: {outcome.job_id}: failed in the pool ({outcome.error}); myst-nb runs it in a "
                      "kernel of its own and reports it")
-    index_path.parent.mkdir(parents=True, exist_ok=True)
-    index_path.write_text(json.dumps(index, indent=1, sort_keys=True), encoding="utf-8")
+    _save_index(index_path, index)
     log.info(f"vc_execute: {len(outcomes) - len(failed)} of {len(outcomes)} notebook(s) run in "
              f"{time.perf_counter() - started:.1f} s by {pool.workers} worker(s)")
     return [d for d in reread if d in env.all_docs]

@@ -508,7 +508,9 @@ def _early_pool(env: dict):
     finally:
         sys.path.remove(str(ext))
     count = vc_execute.workers()
-    return vc_execute.vc_pool.Pool(count, env=env, cwd=REPO_ROOT, vega_service=True) if count else None
+    if not count or not vc_execute.may_run_pages(REPO_ROOT, CACHE_DIR):
+        return None  # nothing looks stale: the extension starts a pool itself if a page must run after all
+    return vc_execute.vc_pool.Pool(count, env=env, cwd=REPO_ROOT, vega_service=True)
 
 
 def build_jobs() -> int:
