@@ -203,7 +203,7 @@ def _build(book: Path) -> str:
     launcher = "from jupyter_book.cli.main import main; main()"
     env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-c", launcher, "build", str(book), "-W", "-n", "--keep-going"],
-                          cwd=book, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=book, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout
 
