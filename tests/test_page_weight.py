@@ -16,8 +16,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from browser_tools import INSTALL_HINT, Browser, find_chromium  # noqa: E402
-from gzip_server import GzipServer, first_visit  # noqa: E402
+from browser_tools import INSTALL_HINT, Browser, find_chromium
+from gzip_server import GzipServer, first_visit
 
 pytestmark = [pytest.mark.slow, pytest.mark.allow_hosts(["127.0.0.1"])]
 
