@@ -207,7 +207,7 @@ def execute_outdated(app, env, added, changed, removed) -> list[str]:
         elif record is None or record.get("hashkey") != hashkey or record.get("cache_pk") != cached.pk:
             reason = "no record of what it read"
         elif record.get("environment") != fingerprint:
-            reason = "the installed packages changed"
+            reason = "the installed packages or the notebook runner changed"
         else:
             reason = vc_pool.stale_reason(record, root, memo)
         if reason:

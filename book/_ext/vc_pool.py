@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -477,9 +478,9 @@ def _say(message: dict) -> None:
     sys.stdout.flush()
 
 
-def _start_vega_service() -> subprocess.Popen | None:
+def _start_vega_service(folder: str) -> subprocess.Popen | None:
     """A warm Vega-Lite compiler beside the zygote (`valuechain_lib.publish.vega_assets.serve_compiler`)."""
-    address = os.path.join(tempfile.mkdtemp(prefix="vc-vega-"), "compiler.sock")
+    address = os.path.join(folder, "compiler.sock")
     code = ("import sys; from valuechain_lib.publish.vega_assets import serve_compiler; "
             "serve_compiler(sys.argv[1], int(sys.argv[2]))")
     try:
@@ -494,7 +495,21 @@ def _start_vega_service() -> subprocess.Popen | None:
 def serve(workers: int, vega_service: bool = False) -> int:
     """The zygote's loop: preload, say ready, then fork one child per job line, ``workers`` at a time."""
     started = time.perf_counter()
-    service = _start_vega_service() if vega_service else None
+    # A debugger warning printed at import would count as output written by the first notebook.
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    folder = tempfile.mkdtemp(prefix="vc-vega-")
+    service = _start_vega_service(folder) if vega_service else None
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))  # cleaned up below, even when ended early
+    try:
+        return _serve(workers, started)
+    finally:
+        if service is not None:
+            service.terminate()
+            service.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _serve(workers: int, started: float) -> int:
     preloaded = []
     for name in PRELOAD:
         try:
@@ -536,9 +551,6 @@ def serve(workers: int, vega_service: bool = False) -> int:
             del running[pid]
             _say({"id": job["id"], "status": os.waitstatus_to_exitcode(status),
                   "wall": round(time.perf_counter() - began, 3)})
-    if service is not None:
-        service.terminate()
-        service.wait()
     return 0
 
 

@@ -14,11 +14,11 @@
     });
     if (line) t[k] = out.concat(line);
   }
-  function draw(el, last) {
-    if (!el || el.getAttribute("data-vc-state")) return;
+  function draw(el, last) { // a promise that settles when the chart is drawn (or cannot be)
+    if (!el || el.getAttribute("data-vc-state")) return null;
     var id = el.getAttribute("data-spec-id"), s = d.getElementById(id), c = d.getElementById(id.replace("vc-spec-", "vc-vega-")),
         rt = w.vegaRuntime, vl, vg, t, px = el.clientWidth;
-    if (!s || !c || !rt) { if (last) fail(el, "spec or vega-runtime.js missing"); return; }
+    if (!s || !c || !rt) { if (last) fail(el, "spec or vega-runtime.js missing"); return null; }
     el.setAttribute("data-vc-state", "drawing");
     try {
       vl = JSON.parse(s.textContent); vg = JSON.parse(c.textContent);
@@ -29,17 +29,21 @@
       if (t && typeof t === "object" && px && px < 680) { wrap(t, "text", px / 10.5); wrap(t, "subtitle", px / 7.4); }
       el.classList.add("vega-embed");
       el.innerHTML = "";
-      new rt.View(rt.parse(vg, {}), { renderer: "svg", logLevel: 2 }).tooltip(new rt.Handler().call)
+      return new rt.View(rt.parse(vg, {}), { renderer: "svg", logLevel: 2 }).tooltip(new rt.Handler().call)
         .initialize(el).runAsync().then(function () { el.setAttribute("data-vc-state", "done"); },
                                         function (e) { fail(el, e); });
-    } catch (e) { fail(el, e); }
+    } catch (e) { fail(el, e); return null; }
   }
-  function run(last) {
+  var busy = false;
+  function run(last) { // one chart at a time, in page order, so the first is drawn before the rest are built
     last = last === true;
-    var q = w.vcChartQueue = w.vcChartQueue || [], all, i;
-    while (q.length) draw(d.getElementById(q.shift()), last);
-    all = d.querySelectorAll("div.vc-chart[data-spec-id]");
-    for (i = 0; i < all.length; i++) draw(all[i], last);
+    if (busy) return;
+    var q = w.vcChartQueue = w.vcChartQueue || [], all = [].slice.call(d.querySelectorAll("div.vc-chart[data-spec-id]"));
+    (function next() {
+      var el, p = null;
+      while (!p && (q.length || all.length)) { el = q.length ? d.getElementById(q.shift()) : all.shift(); p = draw(el, last); }
+      if (p) { busy = true; p.then(function () { busy = false; next(); }); } else busy = false;
+    })();
   }
   w.vcRenderCharts = run;
   if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", run);
