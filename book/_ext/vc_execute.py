@@ -232,8 +232,11 @@ def execute_outdated(app, env, added, changed, removed) -> list[str]:
             reread.append(docname)
         _save_index(index_path, index)
         return [d for d in reread if d in env.all_docs]
-    # Longest first, so the last pages to finish run side by side.
-    stale.sort(key=lambda item: -(item[6] or {}).get("seconds", Path(item[1]).stat().st_size / 1e4))
+    # Longest first, so that the last pages to finish run side by side: the configured slow pages, then by
+    # the time the last run took, else by the length of the page.
+    first = list(app.config.vc_execute_first or ())
+    stale.sort(key=lambda item: (first.index(item[0]) if item[0] in first else len(first),
+                                 -(item[6] or {}).get("seconds", Path(item[1]).stat().st_size / 1e4)))
     jobs = {docname: (path, cached, source) for docname, path, _, _, cached, _, _, source in stale}
     items = [{"id": docname, "notebook": notebook, "cwd": Path(path).parent, "roots": roots}
              for docname, path, notebook, _, _, _, _, _ in stale]
@@ -280,6 +283,9 @@ def execute_outdated(app, env, added, changed, removed) -> list[str]:
 
 
 def setup(app):
+    # Pages to start first when no earlier run says how long each takes (a cold build): the slowest ones,
+    # such as a page that evaluates every chapter's claims, so that they do not run alone at the end.
+    app.add_config_value("vc_execute_first", [], "env", [list])
     app.connect("config-inited", _declare_and_start)
     app.connect("env-get-outdated", execute_outdated)
     app.connect("build-finished", _stop)
