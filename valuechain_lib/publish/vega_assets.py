@@ -345,8 +345,12 @@ def write_runtime(dest_dir: str | os.PathLike[str], workdir: str | os.PathLike[s
 
 
 def runtime_transforms(dest_dir: str | os.PathLike[str] = DEFAULT_DEST_DIR) -> frozenset[str]:
-    """The Vega transforms the pages' runtime knows (from ``vega-versions.json``)."""
-    return frozenset(read_versions(dest_dir).get("runtime", {}).get("transforms", ()))
+    """The Vega transforms the pages' runtime knows (from ``vega-versions.json``; empty without one, e.g.
+    the library used outside a clone of the book)."""
+    try:
+        return frozenset(read_versions(dest_dir).get("runtime", {}).get("transforms", ()))
+    except VegaAssetError:
+        return frozenset()
 
 
 def runtime_status(dest_dir: str | os.PathLike[str] = DEFAULT_DEST_DIR) -> list[str]:
