@@ -499,14 +499,21 @@ def serve(workers: int, vega_service: bool = False) -> int:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     folder = tempfile.mkdtemp(prefix="vc-vega-")
     service = _start_vega_service(folder) if vega_service else None
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))  # cleaned up below, even when ended early
-    try:
-        return _serve(workers, started)
-    finally:
+    def cleanup():
         if service is not None:
             service.terminate()
             service.wait()
         shutil.rmtree(folder, ignore_errors=True)
+
+    def ended(signum, frame):  # ended by the build: clean up and go, without freeing the heap object by object
+        cleanup()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, ended)
+    try:
+        return _serve(workers, started)
+    finally:
+        cleanup()
 
 
 def _serve(workers: int, started: float) -> int:

@@ -542,8 +542,14 @@ def build(extra_args=()) -> int:
     SnapshotError
         An edited, missing or unreadable snapshot file, in one line naming it (nothing is built).
     """
-    verify_snapshot(REPO_ROOT / "data")
     env = build_environment()
+    pool = _early_pool(env)  # first: its preload runs while the snapshot is checked and Jupyter Book starts
+    try:
+        verify_snapshot(REPO_ROOT / "data")
+    except BaseException:
+        if pool is not None:
+            pool.close(terminate=True)
+        raise
     chosen = os.environ.get("VALUECHAIN_DATA")
     if chosen and Path(chosen).resolve() != (REPO_ROOT / "data").resolve():
         print(f"note: the book is built from {REPO_ROOT / 'data'}; VALUECHAIN_DATA={chosen} is ignored")
@@ -555,12 +561,16 @@ def build(extra_args=()) -> int:
         shutil.rmtree(DOCTREES_DIR, ignore_errors=True)
     shutil.rmtree(REPORTS_DIR, ignore_errors=True)  # only this build's failures are reported
     # The Jupyter Book CLI has no -j: its build_sphinx is given the jobs.
-    launcher = ("import functools, sys, jupyter_book.sphinx as jbs; from jupyter_book.cli.main import main; "
-                "jbs.build_sphinx = functools.partial(jbs.build_sphinx, jobs=int(sys.argv.pop(1))); main()")
+    # Once Jupyter Book is done, its process ends at once: freeing the whole Sphinx environment object by
+    # object at interpreter exit takes over a second, on the build's critical path.
+    launcher = ("import functools, os, sys, jupyter_book.sphinx as jbs; from jupyter_book.cli.main import main\n"
+                "jbs.build_sphinx = functools.partial(jbs.build_sphinx, jobs=int(sys.argv.pop(1)))\n"
+                "try:\n    main()\nexcept SystemExit as end:\n    code = end.code\nelse:\n    code = 0\n"
+                "sys.stdout.flush(); sys.stderr.flush()\n"
+                "os._exit(code if isinstance(code, int) else (0 if code is None else 1))")
     cmd = [sys.executable, "-c", launcher, str(build_jobs()), "build", str(REPO_ROOT),
            "--builder", "html",
            "-W", "-n", "--keep-going", *extra_args]
-    pool = _early_pool(env)
     try:
         code, log = _run_teed(cmd, env, pool.handover(env) if pool else ())
     finally:
