@@ -327,7 +327,6 @@ def publish_file(path) -> str:
 
 CACHE_DIR = BUILD_DIR / ".jupyter_cache"
 DOCTREES_DIR = BUILD_DIR / ".doctrees"
-INPUTS_STAMP = BUILD_DIR / "inputs.sha256"
 PRESENTATION_STAMP = BUILD_DIR / "presentation.sha256"
 
 
@@ -339,16 +338,6 @@ def _digest(files) -> str:
         digest.update(str(path.relative_to(REPO_ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def inputs_digest() -> str:
-    """Digest of everything a page's outputs depend on besides its own text: data and library code.
-
-    The execution cache keys on each notebook's text only, so a refreshed snapshot or a changed
-    library would otherwise leave stale figures and verdicts in cached pages.
-    """
-    return _digest([*(REPO_ROOT / "data").rglob("*.csv"), *(REPO_ROOT / "data").rglob("*.json"),
-                    *PACKAGE_DIR.rglob("*.py"), *PACKAGE_DIR.rglob("*.csv")])
 
 
 def presentation_digest() -> str:
@@ -538,11 +527,11 @@ def _shown_path(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _run_teed(cmd: list[str], env: dict) -> tuple[int, str]:
+def _run_teed(cmd: list[str], env: dict, pass_fds=()) -> tuple[int, str]:
     """Run ``cmd``, printing its output as it comes, and return its code and output."""
     seen = []
     with subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, encoding="utf-8", errors="replace", bufsize=1) as process:
+                          text=True, encoding="utf-8", errors="replace", bufsize=1, pass_fds=pass_fds) as process:
         for line in process.stdout:
             sys.stdout.write(line)
             seen.append(line)
@@ -550,15 +539,46 @@ def _run_teed(cmd: list[str], env: dict) -> tuple[int, str]:
     return process.returncode, "".join(seen)
 
 
+def _early_pool(env: dict):
+    """The notebook pool (book/_ext/vc_pool.py), started now so that its preload (pandas, Altair, the
+    kernel machinery; about 2.5 s) runs while Jupyter Book starts; the build's ``vc_execute`` extension
+    takes it over. None when the pool is turned off (``VALUECHAIN_BUILD_WORKERS=0``)."""
+    import importlib.util
+
+    ext = REPO_ROOT / "book" / "_ext"
+    if not (ext / "vc_execute.py").is_file():
+        return None
+    sys.path.insert(0, str(ext))
+    try:
+        spec = importlib.util.spec_from_file_location("vc_execute", ext / "vc_execute.py")
+        vc_execute = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(vc_execute)
+    finally:
+        sys.path.remove(str(ext))
+    count = vc_execute.workers()
+    if not count or not vc_execute.may_run_pages(REPO_ROOT, CACHE_DIR):
+        return None  # nothing looks stale: the extension starts a pool itself if a page must run after all
+    return vc_execute.vc_pool.Pool(count, env=env, cwd=REPO_ROOT, vega_service=True)
+
+
+def build_jobs() -> int:
+    """Sphinx's parallel processes: ``$VALUECHAIN_BUILD_JOBS``, else the machine's cores (at most 4)."""
+    chosen = os.environ.get("VALUECHAIN_BUILD_JOBS", "").strip()
+    return max(1, int(chosen)) if chosen else max(1, min(os.cpu_count() or 1, 4))
+
+
 def build(extra_args=()) -> int:
     """Build the HTML book from the committed snapshot: execution cache on, any warning fails.
 
     Checks every snapshot table against its manifest's sha256, then runs ``jupyter-book build . -W -n
     --keep-going`` in the repository root with `build_environment` (pages run this repository's
-    library and data), after emptying the execution cache if the data or the library changed since
-    the last build, and Sphinx's saved environment if the configuration, templates or styles changed
-    (every page is then rewritten from the cached executions). The full log is printed as it comes;
-    when the build fails, its last lines name every failing page (`build_failures`).
+    library and data) and Sphinx reading and writing pages in `build_jobs` processes. The book's
+    ``vc_execute`` extension runs the notebooks whose outputs are stale -- their code, or a data file,
+    manifest key or library module they read, changed -- in a pool of warm worker processes before
+    Sphinx reads them, so a changed table re-runs only the pages that read it. Sphinx's saved
+    environment is emptied if the configuration, templates or styles changed (every page is then
+    rewritten from the cached executions). The full log is printed as it comes; when the build fails,
+    its last lines name every failing page (`build_failures`).
 
     Returns
     -------
@@ -570,28 +590,41 @@ def build(extra_args=()) -> int:
     SnapshotError
         An edited, missing or unreadable snapshot file, in one line naming it (nothing is built).
     """
-    verify_snapshot(REPO_ROOT / "data")
     env = build_environment()
+    pool = _early_pool(env)  # first: its preload runs while the snapshot is checked and Jupyter Book starts
+    try:
+        verify_snapshot(REPO_ROOT / "data")
+    except BaseException:
+        if pool is not None:
+            pool.close(terminate=True)
+        raise
     chosen = os.environ.get("VALUECHAIN_DATA")
     if chosen and Path(chosen).resolve() != (REPO_ROOT / "data").resolve():
         print(f"note: the book is built from {REPO_ROOT / 'data'}; VALUECHAIN_DATA={chosen} is ignored")
-    stamp, look = inputs_digest(), presentation_digest()
-    if CACHE_DIR.exists() and _stale(INPUTS_STAMP, stamp):
-        print("data or library changed since the last build: re-executing every page")
-        # Sphinx re-reads only changed sources, so its saved environment goes too, or unchanged pages
-        # would keep their old outputs.
-        for folder in (CACHE_DIR, DOCTREES_DIR):
-            shutil.rmtree(folder, ignore_errors=True)
-    elif DOCTREES_DIR.exists() and _stale(PRESENTATION_STAMP, look):
+    look = presentation_digest()
+    # Stale outputs are found page by page (book/_ext/vc_execute.py, from the inputs each page read), so a
+    # change to the data or the library no longer empties the whole execution cache.
+    if DOCTREES_DIR.exists() and _stale(PRESENTATION_STAMP, look):
         print("configuration, templates or styles changed since the last build: rewriting every page")
         shutil.rmtree(DOCTREES_DIR, ignore_errors=True)
     shutil.rmtree(REPORTS_DIR, ignore_errors=True)  # only this build's failures are reported
-    cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(REPO_ROOT),
+    # The Jupyter Book CLI has no -j: its build_sphinx is given the jobs.
+    # Once Jupyter Book is done, its process ends at once: freeing the whole Sphinx environment object by
+    # object at interpreter exit takes over a second, on the build's critical path.
+    launcher = ("import functools, os, sys, jupyter_book.sphinx as jbs; from jupyter_book.cli.main import main\n"
+                "jbs.build_sphinx = functools.partial(jbs.build_sphinx, jobs=int(sys.argv.pop(1)))\n"
+                "try:\n    main()\nexcept SystemExit as end:\n    code = end.code\nelse:\n    code = 0\n"
+                "sys.stdout.flush(); sys.stderr.flush()\n"
+                "os._exit(code if isinstance(code, int) else (0 if code is None else 1))")
+    cmd = [sys.executable, "-c", launcher, str(build_jobs()), "build", str(REPO_ROOT),
            "--builder", "html",
            "-W", "-n", "--keep-going", *extra_args]
-    code, log = _run_teed(cmd, env)
+    try:
+        code, log = _run_teed(cmd, env, pool.handover(env) if pool else ())
+    finally:
+        if pool is not None:
+            pool.close(terminate=True)  # the build is over: no need to wait for its preload to finish
     if code == 0:
-        INPUTS_STAMP.write_text(stamp)
         PRESENTATION_STAMP.write_text(look)
         print(f"book built: open {BUILD_DIR / 'html' / 'index.html'}")
         return 0

@@ -3,9 +3,10 @@
 Every chart in the book goes through `figure`: it refuses a chart without a title that states the
 finding, a subtitle (metric, unit, period), a source, a processing note, the data's as-of date and a
 text alternative; applies the house theme; writes the data shown to ``_static/data/<name>.csv`` so
-readers can download it; and returns a `ChartFigure` whose HTML draws the chart with the book's
-vendored Vega libraries (``book/_static/vega/vega-bundle.js`` and ``book/_static/vc-charts.js``;
-see `valuechain_lib.publish.vega_assets`). No CDN is involved, and the figure's only output MIME type is
+readers can download it; and returns a `ChartFigure` whose HTML carries the Vega-Lite spec and,
+beside it, the spec compiled to Vega when the book is built, which the page draws with the book's own
+Vega runtime (``book/_static/vega/vega-runtime.js`` and ``book/_static/vc-charts.js``; no Vega-Lite
+compiler in the page, see `valuechain_lib.publish.vega_assets`). No CDN is involved, and the figure's only output MIME type is
 ``text/html``, so myst-nb never meets a Vega-Lite output it cannot render.
 
 Examples
@@ -333,6 +334,8 @@ class ChartFigure:
         The Vega-Lite specification, data inlined, house theme applied.
     csv_path : pathlib.Path
         Where the data shown was written.
+    vega : dict
+        The spec compiled to Vega (what the page draws), without the rows it shares with ``spec``.
     """
 
     name: str
@@ -344,6 +347,7 @@ class ChartFigure:
     alt_text: str
     spec: dict[str, Any] = field(repr=False)
     csv_path: Path
+    vega: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @property
     def csv_url(self) -> str:
@@ -353,8 +357,12 @@ class ChartFigure:
     @property
     def spec_json(self) -> str:
         """The spec as compact JSON, safe inside a ``<script>`` element (``<``, ``>``, ``&`` escaped)."""
-        text = json.dumps(self.spec, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        return _script_json(self.spec)
+
+    @property
+    def vega_json(self) -> str:
+        """The compiled Vega spec as compact JSON, safe inside a ``<script>`` element."""
+        return _script_json(self.vega)
 
     @property
     def html(self) -> str:
@@ -372,7 +380,10 @@ class ChartFigure:
             f'<div class="vc-visually-hidden" id="{alt_id}" style="position:absolute;width:1px;'
             'height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0">'
             f"<p>Chart: {e(self.title)}. {e(self.subtitle)}.</p><p>{alt_text}</p></div>",
+            # The Vega-Lite spec (the chart's source) and, beside it, the Vega the page draws.
             f'<script type="application/json" id="{spec_id}" class="vc-spec">{self.spec_json}</script>',
+            (f'<script type="application/vnd.vega+json" id="vc-vega-{name}" class="vc-vega">{self.vega_json}</script>'
+             if self.vega else ""),
             '<figcaption class="vc-caption">',
             f'<p class="vc-source">Source: {e(self.source)}</p>',
             f'<p class="vc-note">Note: {e(self.note)}</p>',
@@ -395,6 +406,11 @@ class ChartFigure:
 
     def __str__(self) -> str:
         return f"Figure {self.name!r}: {self.title}"
+
+
+def _script_json(value: Any) -> str:
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _missing(value: Any) -> bool:
@@ -541,17 +557,47 @@ def _write_csv(data: pd.DataFrame, path: Path) -> None:
     tmp.replace(path)
 
 
-def _check_compiles(spec: dict, name: str) -> None:
-    """Compile the spec with the same Vega-Lite the page loads, so a chart that would not draw fails the
-    build instead of showing an error box to readers."""
-    import vl_convert
+def _transforms(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for step in node.get("transform", ()) if isinstance(node.get("transform"), list) else ():
+            if isinstance(step, dict) and isinstance(step.get("type"), str):
+                yield step["type"]
+        for value in node.values():
+            yield from _transforms(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _transforms(value)
 
-    from valuechain_lib.publish.vega_assets import vl_major_minor  # the version the vendored bundle carries
+
+def _compile(spec: dict, name: str) -> dict:
+    """The chart compiled to Vega, which the pages draw with Vega's runtime alone: a chart that would not
+    compile, or needs a transform the pages' runtime lacks, fails the build instead of showing readers an
+    error box."""
+    from valuechain_lib.publish import vega_assets
 
     try:
-        vl_convert.vegalite_to_vega(spec, vl_version=vl_major_minor(alt.VEGALITE_VERSION))
+        compiled = vega_assets.compile_vega(spec)
     except Exception as exc:
         raise ChartError(f"figure {name!r}: Vega-Lite cannot compile the chart: {str(exc).splitlines()[1:2]}") from exc
+    known = vega_assets.runtime_transforms()
+    missing = sorted({t.lower() for t in _transforms(compiled)} - known) if known else []
+    if missing:
+        raise ChartError(f"figure {name!r}: the chart needs the Vega transform(s) {missing}, which the pages' runtime "
+                         "(book/_static/vega/vega-runtime.js) leaves out; add them in "
+                         "valuechain_lib.publish.vega_assets and run write_runtime")
+    return compiled
+
+
+def _shared_data(compiled: dict, spec: dict) -> dict:
+    """The compiled spec without the rows it repeats from the Vega-Lite spec's datasets (vc-charts.js puts
+    them back), so a page carries each chart's data once."""
+    datasets = spec.get("datasets") or {}
+    data = []
+    for entry in compiled.get("data", []):
+        if entry.get("name") in datasets and entry.get("values") == datasets[entry["name"]]:
+            entry = {k: v for k, v in entry.items() if k != "values"}
+        data.append(entry)
+    return {**compiled, "data": data} if "data" in compiled else compiled
 
 
 def figure(chart: alt.TopLevelMixin, data: pd.DataFrame, *, name: str, title: str, subtitle: str,
@@ -618,14 +664,15 @@ def figure(chart: alt.TopLevelMixin, data: pd.DataFrame, *, name: str, title: st
             spec = themed.to_dict()
     except Exception as exc:  # Altair's schema and data errors, reported with the figure's name
         raise ChartError(f"figure {name!r}: Altair could not build the chart spec: {exc}") from exc
-    _check_compiles(spec, name)
+    compiled = _compile(spec, name)
 
     _claim_name(name, fields["title"])
     csv_path = Path(csv_dir if csv_dir is not None else chart_data_dir()) / f"{name}.csv"
     _write_csv(data, csv_path)
-    result = ChartFigure(spec=spec, csv_path=csv_path, **fields)
+    result = ChartFigure(spec=spec, csv_path=csv_path, vega=_shared_data(compiled, spec), **fields)
     try:
         result.spec_json  # noqa: B018 - fail here, not at display time, on NaN/inf left in the spec
+        result.vega_json  # noqa: B018
     except ValueError as exc:
         raise ChartError(f"figure {name!r}: the spec holds a value JSON cannot encode: {exc}") from exc
     return result

@@ -31,6 +31,13 @@ from valuechain_lib.paths import PACKAGE_DIR
 
 __all__ = [
     "BUNDLE_NAME",
+    "RUNTIME_NAME",
+    "SERVICE_ENV",
+    "compile_vega",
+    "runtime_status",
+    "runtime_transforms",
+    "serve_compiler",
+    "write_runtime",
     "DEFAULT_DEST_DIR",
     "VERSIONS_NAME",
     "VegaAssetError",
@@ -185,6 +192,10 @@ def write_bundle(dest_dir: str | os.PathLike[str]) -> dict[str, Any]:
     }
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
+    if (dest / VERSIONS_NAME).is_file():
+        previous = json.loads((dest / VERSIONS_NAME).read_text(encoding="utf-8"))
+        if "runtime" in previous:
+            record["runtime"] = previous["runtime"]
     _write_atomic(dest / BUNDLE_NAME, text)
     _write_atomic(dest / VERSIONS_NAME, json.dumps(record, indent=2, sort_keys=True) + "\n")
     return record
@@ -254,3 +265,195 @@ def bundle_is_current(dest_dir: str | os.PathLike[str]) -> bool:
         the bundle was changed after it was written; `bundle_status` says why.
     """
     return not bundle_status(dest_dir)
+
+
+# --------------------------------------------------------------------------- the pages' runtime
+RUNTIME_NAME = "vega-runtime.js"
+# What the pages load: Vega's runtime (parser, dataflow, SVG renderer) and the tooltip handler Vega-Embed
+# uses, without the Vega-Lite compiler (every spec is compiled when the book is built, `compile_vega`)
+# and without the transforms no chart of the book needs (geographic, force, hierarchy, label, regression,
+# Voronoi, word-cloud and crossfilter). Versions pinned; `write_runtime` rebuilds it with npm and esbuild.
+RUNTIME_PACKAGES = {"vega": "6.4.0", "vega-tooltip": "1.1.0", "esbuild": "0.25.12"}
+_RUNTIME_ENTRY = """\
+import {extend} from 'vega-util';
+import {transforms} from 'vega-dataflow';
+import * as tx from 'vega-transforms';
+import * as vtx from 'vega-view-transforms';
+import * as encode from 'vega-encode';
+import {Handler} from 'vega-tooltip';
+extend(transforms, tx, vtx, encode);
+export {View} from 'vega-view';
+export {parse} from 'vega-parser';
+export {Handler};
+export const transformNames = Object.keys(transforms).sort();
+"""
+
+
+def write_runtime(dest_dir: str | os.PathLike[str], workdir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Build ``vega-runtime.js`` (the pages' chart runtime) with npm and esbuild; record it.
+
+    Needs ``npm`` and the npm registry (only when the pinned `RUNTIME_PACKAGES` change); the book's
+    build never calls it. The bundle defines one global, ``vegaRuntime`` (``View``, ``parse``,
+    ``Handler`` for tooltips and ``transformNames``, the Vega transforms it knows), and its record goes
+    under ``runtime`` in ``vega-versions.json``.
+
+    Parameters
+    ----------
+    dest_dir : str or path-like
+        Folder to write into; the book's copy is `DEFAULT_DEST_DIR`.
+    workdir : str or path-like, optional
+        Where npm installs the packages (default a temporary folder).
+
+    Returns
+    -------
+    dict
+        The ``runtime`` record: file, bytes, sha256, package versions and the transform names.
+    """
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="vc-vega-runtime-") as tmp:
+        work = Path(workdir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "package.json").write_text(json.dumps({"name": "vc-vega-runtime", "private": True}), encoding="utf-8")
+        (work / "entry.js").write_text(_RUNTIME_ENTRY, encoding="utf-8")
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent",
+                        *(f"{name}@{version}" for name, version in RUNTIME_PACKAGES.items())], cwd=work, check=True)
+        subprocess.run([str(work / "node_modules" / ".bin" / "esbuild"), "entry.js", "--bundle", "--minify",
+                        "--format=iife", "--global-name=vegaRuntime", "--legal-comments=none", "--outfile=out.js"],
+                       cwd=work, check=True, capture_output=True)
+        body = (work / "out.js").read_text(encoding="utf-8")
+        probe = ("const vm=require('vm');const c={window:{},self:{}};vm.createContext(c);"
+                 "vm.runInContext(require('fs').readFileSync('out.js','utf8')+';this.r=vegaRuntime',c);"
+                 "process.stdout.write(JSON.stringify(c.r.transformNames))")
+        transforms = json.loads(subprocess.run(["node", "-e", probe], cwd=work, check=True, capture_output=True,
+                                               text=True).stdout)
+    header = (f"/*! {RUNTIME_NAME}: vega {RUNTIME_PACKAGES['vega']} runtime and vega-tooltip "
+              f"{RUNTIME_PACKAGES['vega-tooltip']} (BSD-3-Clause; see LICENSES.txt), built with esbuild "
+              f"{RUNTIME_PACKAGES['esbuild']}\n * by valuechain_lib.publish.vega_assets.write_runtime; do not edit by "
+              "hand. Its only global is window.vegaRuntime. */\n")
+    data = (header + body).encode("utf-8")
+    record = {"file": RUNTIME_NAME, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+              "packages": dict(RUNTIME_PACKAGES), "transforms": transforms}
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    _write_atomic(dest / RUNTIME_NAME, data.decode("utf-8"))
+    versions = read_versions(dest) if (dest / VERSIONS_NAME).is_file() else {}
+    versions["runtime"] = record
+    _write_atomic(dest / VERSIONS_NAME, json.dumps(versions, indent=2, sort_keys=True) + "\n")
+    return record
+
+
+def runtime_transforms(dest_dir: str | os.PathLike[str] = DEFAULT_DEST_DIR) -> frozenset[str]:
+    """The Vega transforms the pages' runtime knows (from ``vega-versions.json``; empty without one, e.g.
+    the library used outside a clone of the book)."""
+    try:
+        return frozenset(read_versions(dest_dir).get("runtime", {}).get("transforms", ()))
+    except VegaAssetError:
+        return frozenset()
+
+
+def runtime_status(dest_dir: str | os.PathLike[str] = DEFAULT_DEST_DIR) -> list[str]:
+    """Why ``vega-runtime.js`` in ``dest_dir`` does not match its record (empty if it does)."""
+    dest = Path(dest_dir)
+    try:
+        info = read_versions(dest).get("runtime")
+    except VegaAssetError as exc:
+        return [str(exc)]
+    if not info:
+        return [f"{dest / VERSIONS_NAME} has no runtime record; run vega_assets.write_runtime"]
+    path = dest / RUNTIME_NAME
+    if not path.is_file():
+        return [f"{path} is missing"]
+    data = path.read_bytes()
+    if info.get("bytes") != len(data) or info.get("sha256") != hashlib.sha256(data).hexdigest():
+        return [f"{path} differs from the size/sha256 in {VERSIONS_NAME} (edited by hand?)"]
+    if not vl_major_minor(info.get("packages", {}).get("vega", "0.0")).startswith(_dist_major("vega")):
+        return [f"{path} holds vega {info['packages']['vega']}, the compiled specs target vega {_dist_major('vega')}"]
+    return []
+
+
+def _dist_major(lib: str) -> str:
+    import vl_convert as vlc
+
+    return (vlc.get_vega_version() if lib == "vega" else "0").split(".")[0]
+
+
+# --------------------------------------------------------------------------- compiling specs
+#: A Unix socket where a warm compiler answers (set for the book's notebooks by the build's worker pool).
+SERVICE_ENV = "VALUECHAIN_VEGA_SERVICE"
+
+
+def _ask_service(address: str, spec: dict, vl_version: str) -> dict:
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(60)
+        conn.connect(address)
+        conn.sendall(json.dumps({"spec": spec, "vl_version": vl_version}).encode("utf-8") + b"\n")
+        conn.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := conn.recv(1 << 16):
+            chunks.append(chunk)
+    answer = json.loads(b"".join(chunks))
+    if "error" in answer:
+        raise ValueError(answer["error"])
+    return answer["vega"]
+
+
+def compile_vega(spec: dict, vl_version: str | None = None) -> dict:
+    """Compile a Vega-Lite spec to Vega with the Vega-Lite version the book's specs are written for.
+
+    Uses the warm compiler at ``$VALUECHAIN_VEGA_SERVICE`` when one answers (the build's notebooks:
+    starting the compiler costs about 0.4 s a process), else ``vl_convert`` in this process.
+
+    Raises
+    ------
+    ValueError
+        Vega-Lite cannot compile the spec (the message is vl-convert's).
+    """
+    import altair as alt
+
+    vl_version = vl_version or vl_major_minor(alt.VEGALITE_VERSION)
+    address = os.environ.get(SERVICE_ENV)
+    if address:
+        try:
+            return _ask_service(address, spec, vl_version)
+        except OSError:
+            pass  # no service (any more): compile here
+    import vl_convert
+
+    return vl_convert.vegalite_to_vega(spec, vl_version=vl_version)
+
+
+def serve_compiler(address: str, parent: int | None = None) -> None:
+    """Answer `compile_vega` requests on the Unix socket ``address`` until ``parent`` exits.
+
+    One JSON line in (``spec``, ``vl_version``), one JSON object out (``vega`` or ``error``).
+    """
+    import socketserver
+    import threading
+
+    import vl_convert
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self):
+            request = json.loads(self.rfile.readline())
+            try:
+                answer = {"vega": vl_convert.vegalite_to_vega(request["spec"], vl_version=request["vl_version"])}
+            except Exception as exc:
+                answer = {"error": str(exc)}
+            self.wfile.write(json.dumps(answer).encode("utf-8"))
+
+    class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+        daemon_threads = True
+
+    with Server(address, Handler) as server:  # listening from here: early requests wait for the warm-up
+        vl_convert.vegalite_to_vega({"mark": "point"})  # start the JavaScript engine once (~0.4 s)
+
+        def watch():
+            while parent is None or os.getppid() == parent:
+                threading.Event().wait(0.5)
+            server.shutdown()
+        threading.Thread(target=watch, daemon=True).start()
+        server.serve_forever(poll_interval=0.2)
