@@ -38,9 +38,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "tests"))
+sys.path.insert(0, str(REPO_ROOT))  # run as a script from anywhere: the repository's tests/ helpers
 
-from browser_tools import FIRST_CHART_PROBE, INSTALL_HINT, Browser, StaticServer, find_chromium  # noqa: E402
+from tests.browser_tools import FIRST_CHART_PROBE, INSTALL_HINT, Browser, StaticServer, find_chromium  # noqa: E402
 
 KB, MB = 1000, 1000 * 1000
 TARGETS = {"cold": 60.0, "warm": 10.0, "own": 200 * KB, "visit": 2.5 * MB, "first_chart": 1.0}

@@ -40,10 +40,10 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "tests"))
+sys.path.insert(0, str(REPO_ROOT))  # run as a script from anywhere: the repository's tests/ helpers
 
-from browser_tools import INSTALL_HINT, Browser, find_chromium  # noqa: E402
-from gzip_server import SLOW_LINK, GzipServer, first_visit  # noqa: E402
+from tests.browser_tools import INSTALL_HINT, Browser, find_chromium  # noqa: E402
+from tests.gzip_server import SLOW_LINK, GzipServer, first_visit  # noqa: E402
 
 BASE_COMMIT = "2103eb2"
 TARGETS = {"cold": 20.0, "visit": 350_000, "first_chart": 0.7}

@@ -16,7 +16,7 @@ import os
 import threading
 from pathlib import Path
 
-from browser_tools import StaticServer, _QuietHandler
+from tests.browser_tools import StaticServer, _QuietHandler
 
 COMPRESSED_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml", "application/xml")
 

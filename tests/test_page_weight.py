@@ -9,15 +9,12 @@ switch to dark mode and draw every chart. Timings are left to ``benchmarks/bench
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from browser_tools import INSTALL_HINT, Browser, find_chromium
-from gzip_server import GzipServer, first_visit
+from tests.browser_tools import INSTALL_HINT, Browser, find_chromium
+from tests.gzip_server import GzipServer, first_visit
 
 pytestmark = [pytest.mark.slow, pytest.mark.allow_hosts(["127.0.0.1"])]
 
