@@ -77,7 +77,7 @@ def first_visit(browser, server, rel: str, link: dict | None = None, timeout: fl
         on the wire, headers included, every request), ``before_chart`` (those finished by the first chart),
         ``requests`` (url, encoded bytes, finished at s) and ``charts`` (each chart container's state).
     """
-    from browser_tools import FIRST_CHART_PROBE
+    from tests.browser_tools import FIRST_CHART_PROBE
 
     with browser.new_page(cache_disabled=True, init_script=FIRST_CHART_PROBE) as page:
         if link:
