@@ -4,7 +4,7 @@ Works on a copy of the repository in a temporary folder, so the working tree's `
 touched (``.git``, ``_build``, caches and the generated ``book/_static/data`` are left out of the copy),
 and prints each figure against its target:
 
-  (a) cold build: ``valuechain_lib.publish.book.build()`` with an empty ``_build`` (every notebook executes)  <= 60 s
+  (a) cold build: ``valuechain_lib.publish.build.build()`` with an empty ``_build`` (every notebook executes)  <= 60 s
   (b) warm rebuild: the same command again, nothing changed                                          <= 10 s
   (c) bytes per chapter page, uncompressed:
         own HTML and data: the page's HTML file + the CSVs its figures' download links point to   <= 200 KB
@@ -85,7 +85,7 @@ def check_import(repo: Path) -> None:
 
 
 def timed_build(repo: Path, log: Path) -> tuple[float, int]:
-    cmd = [sys.executable, "-c", "from valuechain_lib.publish.book import build; raise SystemExit(build())"]
+    cmd = [sys.executable, "-c", "from valuechain_lib.publish.build import build; raise SystemExit(build())"]
     start = time.perf_counter()
     with open(log, "ab") as out:
         rc = subprocess.run(cmd, cwd=repo, env=build_env(repo), stdout=out, stderr=subprocess.STDOUT,

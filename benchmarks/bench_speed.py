@@ -5,7 +5,7 @@ Two trees are copied to a temporary folder -- this working tree and the base com
 the commit before issue 16's first change; taken with ``git worktree``, or ``--base PATH``) -- and each is
 measured the same way, the two interleaved so that a busy machine slows both alike:
 
-  cold build      ``valuechain_lib.publish.book.build()`` with no ``_build`` (every page runs): wall time
+  cold build      ``valuechain_lib.publish.build.build()`` with no ``_build`` (every page runs): wall time
                   (median of ``--runs``) and the CPU seconds of the build and all its processes;  <= 20 s
   warm build      the same again, nothing changed;
   one-table change  one close price in ``data/snapshot/prices.csv`` raised 1 % and its sha256 written to the
@@ -62,7 +62,9 @@ def build(tree: Path, log: Path) -> dict:
     """One build of ``tree`` with its own library and data: wall and CPU seconds, pages run, return code."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     env.pop("VALUECHAIN_DATA", None)
-    cmd = [sys.executable, "-c", "from valuechain_lib.publish.book import build; raise SystemExit(build())"]
+    # The base commit's build lives in the page helpers' module; this tree's in its own.
+    cmd = [sys.executable, "-c", "try:\n    from valuechain_lib.publish.build import build\n"
+           "except ImportError:\n    from valuechain_lib.publish.book import build\nraise SystemExit(build())"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, check=False)

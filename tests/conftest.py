@@ -76,10 +76,10 @@ def _newest_source() -> tuple[float, Path | None]:
 
 @pytest.fixture(scope="session")
 def built_book() -> Path:
-    """``_build/html``, built with `valuechain_lib.publish.book.build` unless up to date with every source."""
+    """``_build/html``, built with `valuechain_lib.publish.build.build` unless up to date with every source."""
     newest, which = _newest_source()
     if not INDEX.is_file() or INDEX.stat().st_mtime < newest:
-        from valuechain_lib.publish.book import build
+        from valuechain_lib.publish.build import build
 
         reason = "missing" if not INDEX.is_file() else f"older than {which.relative_to(REPO_ROOT)}"
         print(f"building the book ({INDEX.relative_to(REPO_ROOT)} {reason})")

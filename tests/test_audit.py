@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from valuechain_lib.paths import REPO_ROOT
 from valuechain_lib.publish import audit, book
-from valuechain_lib.publish.book import REPO_ROOT
 from valuechain_lib.snapshot.store import load_table
 
 

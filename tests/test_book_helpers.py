@@ -12,6 +12,7 @@ from numpy.testing import assert_allclose
 
 from valuechain_lib.paths import DEFAULT_DATA_DIR
 from valuechain_lib.publish import book
+from valuechain_lib.publish import build as book_build
 from valuechain_lib.snapshot.facts import SEGMENT_MARGIN_PAIRS, facts, segment_margins
 from valuechain_lib.snapshot.financials import financials
 from valuechain_lib.snapshot.store import load_table
@@ -229,11 +230,11 @@ def test_a_changed_stylesheet_changes_the_presentation_digest(tmp_path, monkeypa
     import shutil as sh
 
     for name in ("_config.yml", "_toc.yml"):
-        sh.copyfile(book.REPO_ROOT / name, tmp_path / name)
-    sh.copytree(book.REPO_ROOT / "book", tmp_path / "book", ignore=sh.ignore_patterns("data", "notebooks"))
-    monkeypatch.setattr(book, "REPO_ROOT", tmp_path)
-    before = book.presentation_digest()
-    assert book.presentation_digest() == before
+        sh.copyfile(book_build.REPO_ROOT / name, tmp_path / name)
+    sh.copytree(book_build.REPO_ROOT / "book", tmp_path / "book", ignore=sh.ignore_patterns("data", "notebooks"))
+    monkeypatch.setattr(book_build, "REPO_ROOT", tmp_path)
+    before = book_build.presentation_digest()
+    assert book_build.presentation_digest() == before
     css = tmp_path / "book" / "_static" / "vc-charts.css"
     css.write_text(css.read_text() + "\n/* changed */\n")
-    assert book.presentation_digest() != before
+    assert book_build.presentation_digest() != before

@@ -289,3 +289,17 @@ def test_pool_outputs_equal_a_fresh_kernels(page):
     assert run.ok, run.error
     assert _comparable(run.notebook) == _comparable(kernel)
     assert run.notebook["metadata"]["language_info"] == kernel.metadata["language_info"]
+
+
+@pytest.mark.fast
+def test_the_environment_fingerprint_changes_with_an_installed_distribution(tmp_path, monkeypatch):
+    import vc_execute
+
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    (tmp_path / "pandas-2.3.3.dist-info").mkdir()
+    before = vc_execute.environment_fingerprint()
+    assert vc_execute.environment_fingerprint() == before
+    (tmp_path / "pandas-2.3.3.dist-info").rename(tmp_path / "pandas-2.3.4.dist-info")
+    upgraded = vc_execute.environment_fingerprint()
+    (tmp_path / "scipy-1.17.1.dist-info").mkdir()
+    assert len({before, upgraded, vc_execute.environment_fingerprint()}) == 3

@@ -406,7 +406,7 @@ def test_a_real_edition_in_a_scratch_copy(tmp_path):
     import subprocess
     import sys
 
-    from valuechain_lib.publish.book import REPO_ROOT
+    from valuechain_lib.paths import REPO_ROOT
 
     copy = tmp_path / "repo"
     files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT,
@@ -453,7 +453,7 @@ def test_the_edition_workflow_runs_the_command_commits_then_publishes():
     commit; the book built by the edition is the one published."""
     import yaml
 
-    from valuechain_lib.publish.book import REPO_ROOT
+    from valuechain_lib.paths import REPO_ROOT
 
     flow = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "edition.yml").read_text())
     triggers = flow[True]  # YAML reads the key `on` as true

@@ -86,6 +86,18 @@ def test_validation_runs_on_every_load(raw, tmp_path, monkeypatch):
         facts()
 
 
+def test_an_edited_table_is_read_again_and_callers_cannot_change_it(raw, tmp_path, monkeypatch):
+    # facts() keeps the parsed table between calls; neither an edit on disk nor a caller's change may go unseen.
+    raw.to_csv(tmp_path / "facts.csv", index=False)
+    monkeypatch.setenv("VALUECHAIN_DATA", str(tmp_path))
+    first = facts()
+    first.loc[0, "value"] = -1.0
+    assert facts().loc[0, "value"] != -1.0
+    _seeded(raw, unit="furlongs").to_csv(tmp_path / "facts.csv", index=False)
+    with pytest.raises(FactsError, match="BAD-1"):
+        facts()
+
+
 def test_press_reports_say_so_in_their_label():
     press = facts()
     press = press[press["kind"] == "press report"]

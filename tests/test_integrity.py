@@ -25,7 +25,7 @@ import pytest
 import valuechain_lib as vl
 from tests.browser_tools import REPO_ROOT
 from valuechain_lib.errors import SnapshotError
-from valuechain_lib.publish import book
+from valuechain_lib.publish import build as book_build
 from valuechain_lib.snapshot import build as snapshot_build
 from valuechain_lib.snapshot import store as snapshot
 
@@ -53,23 +53,23 @@ def _environment_without_this_repository() -> dict[str, str]:
 @pytest.mark.fast
 def test_build_environment_puts_the_repository_first_and_its_data():
     """Known answer: PYTHONPATH = this repository, then what was there (once); VALUECHAIN_DATA = its data/."""
-    env = book.build_environment({"PYTHONPATH": os.pathsep.join(["/elsewhere", str(REPO_ROOT)]),
+    env = book_build.build_environment({"PYTHONPATH": os.pathsep.join(["/elsewhere", str(REPO_ROOT)]),
                                   "VALUECHAIN_DATA": "/some/other/data"})
-    assert env["PYTHONPATH"].split(os.pathsep) == [str(book.REPO_ROOT), "/elsewhere"]
-    assert env["VALUECHAIN_DATA"] == str(book.REPO_ROOT / "data")
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(book_build.REPO_ROOT), "/elsewhere"]
+    assert env["VALUECHAIN_DATA"] == str(book_build.REPO_ROOT / "data")
 
 
 @pytest.mark.fast
 def test_a_kernel_of_a_second_clone_imports_that_clones_library(tmp_path):
     """A copy of the library run as ``python -m valuechain_lib build`` runs it (from the copy's root),
     while this repository is the editable install: a process started, like a page's kernel, in the
-    copy's chapters/ folder with the environment the copy's `book.build_environment` gives imports
+    copy's chapters/ folder with the environment the copy's `build.build_environment` gives imports
     ``valuechain_lib`` from the copy and reads the copy's data/. Without it, the editable install wins."""
     clone = tmp_path / "clone2"
     shutil.copytree(REPO_ROOT / "valuechain_lib", clone / "valuechain_lib", ignore=LEFT_OUT)
     (clone / "chapters").mkdir()
     given = subprocess.run(
-        [sys.executable, "-c", "import json; from valuechain_lib.publish import book; print(json.dumps(book.build_environment()))"],
+        [sys.executable, "-c", "import json; from valuechain_lib.publish import build; print(json.dumps(build.build_environment()))"],
         cwd=clone, env=_environment_without_this_repository(), capture_output=True, text=True, check=True)
     kernel_env = json.loads(given.stdout.strip().splitlines()[-1])
     probe = ("import valuechain_lib; from valuechain_lib.paths import data_dir; "
@@ -231,9 +231,9 @@ The message was: Cell execution timed out.
 @pytest.mark.fast
 def test_exception_of_a_report():
     """Known answers: the IPython traceback's exception and the first line of its message; a timeout."""
-    assert book.exception_of_report(REPORT) == ("UnknownTickerError",
+    assert book_build.exception_of_report(REPORT) == ("UnknownTickerError",
                                                 "unknown ticker 'ZZZZ': not in data/universe.csv")
-    assert book.exception_of_report(TIMEOUT) == (
+    assert book_build.exception_of_report(TIMEOUT) == (
         "CellTimeoutError", "A cell timed out while it was being executed, after 120 seconds.")
 
 
@@ -257,13 +257,13 @@ def test_build_failures_one_line_per_failing_page(tmp_path):
         f"{root}/book/c.md:30: WARNING: undefined label: 'elsewhere' [ref.ref]",
         "build finished with problems, 6 warnings.",
     ])
-    lines = book.build_failures(log, reports, root)
+    lines = book_build.build_failures(log, reports, root)
     assert lines == [
         "book/c.md:12: WARNING: undefined label: 'nowhere' [ref.ref] (and 1 more)",
         "chapters/a.md: SnapshotError: unknown ticker 'ZZZZ': not in data/universe.csv",
         "chapters/b.md: UnknownTickerError: unknown ticker 'ZZZZ': not in data/universe.csv",
     ]
-    assert book.build_failures("build succeeded.", tmp_path / "none", root) == []
+    assert book_build.build_failures("build succeeded.", tmp_path / "none", root) == []
 
 
 @pytest.mark.fast
@@ -282,7 +282,7 @@ def test_a_build_stopped_at_its_first_failure_is_summarised_from_its_log(tmp_pat
         f"myst_nb.core.execute.base.ExecutionError: {root}/chapters/a.md",
         "RuntimeError: There was an error in building your book. Look above for the cause.",
     ])
-    summary = book.failure_summary(1, log, tmp_path / "no-reports", root)
+    summary = book_build.failure_summary(1, log, tmp_path / "no-reports", root)
     assert "stopped at the first failing page" in summary[0]
     assert summary[1:] == ["  chapters/a.md: UnknownTickerError: unknown ticker 'ZZZZ': not in data/universe.csv"]
 
@@ -347,9 +347,9 @@ def test_a_failed_build_ends_with_one_line_per_failing_page(tmp_path):
         "  chapters/fails_on_a_ticker.md: UnknownTickerError: ",
     ]
     for attempt in ("first", "again"):
-        # `book.build` itself: the command's data checks would stop this trimmed copy (its claims name
+        # `valuechain_lib.publish.build.build` itself: the command's data checks would stop this trimmed copy (its claims name
         # chapters left out of its table of contents) before any page runs.
-        result = _build(clone, ("-c", "import sys; from valuechain_lib.publish import book; sys.exit(book.build())"))
+        result = _build(clone, ("-c", "import sys; from valuechain_lib.publish.build import build; sys.exit(build())"))
         assert result.returncode != 0, f"{attempt}: {result.stdout[-3000:]}"
         tail = result.stdout.rstrip("\n").split("\n")[-3:]
         print("\n".join(tail))

@@ -10,31 +10,45 @@ The public API the chapters use:
 - `aggregate` — calendar-aligned sums and the profit pool by layer.
 """
 
-from valuechain_lib._version import __version__
-from valuechain_lib.calc import aggregate, metrics
-from valuechain_lib.calc.aggregate import calendar_sum, profit_pool
-from valuechain_lib.calc.metrics import compute
-from valuechain_lib.errors import (
-    CurrencyError,
-    FilingConflictError,
-    PeriodError,
-    SignConventionError,
-    SnapshotError,
-    SourceFileError,
-    UnknownMetricError,
-    UnknownTickerError,
-    ValueChainError,
-)
-from valuechain_lib.snapshot import facts, reported_after, vintage
-from valuechain_lib.snapshot.financials import financials, series
-from valuechain_lib.snapshot.prices import prices
-from valuechain_lib.snapshot.store import load_table, manifest
-from valuechain_lib.snapshot.universe import members, universe
+from importlib import import_module
 
-__all__ = [
-    "__version__",
-    "CurrencyError", "FilingConflictError", "PeriodError", "SignConventionError", "SnapshotError",
-    "SourceFileError", "UnknownMetricError", "UnknownTickerError", "ValueChainError",
-    "aggregate", "calendar_sum", "compute", "facts", "financials", "load_table", "manifest", "members", "metrics", "prices",
-    "profit_pool", "reported_after", "series", "universe", "vintage",
-]
+from valuechain_lib._version import __version__
+
+# Loaded at first use (PEP 562): ``import valuechain_lib.publish.build`` -- the book's build command --
+# then costs no pandas or Altair import, and the face still reads ``vc.financials(...)``.
+_FACE = {
+    # modules
+    "aggregate": ("valuechain_lib.calc.aggregate", None), "metrics": ("valuechain_lib.calc.metrics", None),
+    "facts": ("valuechain_lib.snapshot.facts", None), "reported_after": ("valuechain_lib.snapshot.reported_after", None),
+    "vintage": ("valuechain_lib.snapshot.vintage", None),
+    # functions
+    "calendar_sum": ("valuechain_lib.calc.aggregate", "calendar_sum"),
+    "profit_pool": ("valuechain_lib.calc.aggregate", "profit_pool"),
+    "compute": ("valuechain_lib.calc.metrics", "compute"),
+    "financials": ("valuechain_lib.snapshot.financials", "financials"),
+    "series": ("valuechain_lib.snapshot.financials", "series"),
+    "prices": ("valuechain_lib.snapshot.prices", "prices"),
+    "load_table": ("valuechain_lib.snapshot.store", "load_table"),
+    "manifest": ("valuechain_lib.snapshot.store", "manifest"),
+    "members": ("valuechain_lib.snapshot.universe", "members"),
+    "universe": ("valuechain_lib.snapshot.universe", "universe"),
+    **{name: ("valuechain_lib.errors", name) for name in (
+        "CurrencyError", "FilingConflictError", "PeriodError", "SignConventionError", "SnapshotError",
+        "SourceFileError", "UnknownMetricError", "UnknownTickerError", "ValueChainError")},
+}
+
+__all__ = ["__version__", *sorted(_FACE)]
+
+
+def __getattr__(name: str):
+    try:
+        module, attribute = _FACE[name]
+    except KeyError:
+        raise AttributeError(f"module 'valuechain_lib' has no attribute {name!r}") from None
+    value = import_module(module) if attribute is None else getattr(import_module(module), attribute)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_FACE})

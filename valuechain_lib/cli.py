@@ -20,11 +20,13 @@ import sys
 import time
 import types
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.workflows.checks import data_checks
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Exit codes: a problem the user can fix (bad file or argument), and an interrupt (128 + SIGINT).
 EXIT_ERROR, EXIT_INTERRUPTED = 2, 130
@@ -56,6 +58,8 @@ def _cmd_snapshot(args) -> int:
 
 def summary_table() -> pd.DataFrame:
     """One row per company with SEC data: layer, latest period, latest fiscal year's capex / OCF."""
+    import pandas as pd
+
     from valuechain_lib.calc.metrics import compute
     from valuechain_lib.calc.periods import fiscal_label
     from valuechain_lib.snapshot.financials import financials
@@ -79,6 +83,8 @@ def summary_table() -> pd.DataFrame:
 
 
 def _cmd_summary(args) -> int:
+    import pandas as pd
+
     from valuechain_lib.snapshot.store import manifest
 
     m = manifest()
@@ -119,15 +125,22 @@ def _cmd_check(args) -> int:
 def _cmd_build(args) -> int:
     """Check the data files, summarise the committed snapshot, then build the HTML book (no network).
 
-    The check and the summary read the data folder the pages will read (`book.build_environment`), so a
+    The check and the summary read the data folder the pages will read (`valuechain_lib.publish.build.build_environment`), so a
     broken file stops the build in one line before any page runs.
     """
-    from valuechain_lib.publish.book import build, build_environment
+    from valuechain_lib.publish.build import build, build_environment, start_pool
 
-    os.environ["VALUECHAIN_DATA"] = build_environment()["VALUECHAIN_DATA"]
-    _cmd_check(argparse.Namespace(quiet=True))
-    _cmd_summary(args)
-    return build()
+    env = build_environment()
+    pool = start_pool(env)  # its preload overlaps the checks below and Jupyter Book's start
+    os.environ["VALUECHAIN_DATA"] = env["VALUECHAIN_DATA"]
+    try:
+        _cmd_check(argparse.Namespace(quiet=True))
+        _cmd_summary(args)
+    except BaseException:
+        if pool is not None:
+            pool.close(terminate=True)
+        raise
+    return build(pool=pool)
 
 
 def _cmd_refresh(args) -> int:
@@ -150,7 +163,7 @@ def _append_text(path: str | None, text: str) -> None:
 def _cmd_edition(args) -> int:
     """Make an edition (`valuechain_lib.workflows.edition.run_edition`); with ``--seed``, only record the live
     snapshot's verdicts as its edition when the history lacks it."""
-    from valuechain_lib.publish.book import build_environment
+    from valuechain_lib.publish.build import build_environment
     from valuechain_lib.workflows.edition import EditionError, commit_message, run_edition, seed_history
 
     os.environ["VALUECHAIN_DATA"] = build_environment()["VALUECHAIN_DATA"]
@@ -275,6 +288,8 @@ def data_file_error(exc: BaseException) -> str | None:
     str or None
         E.g. ``"cannot read data/universe.csv: Integer column has NA values in column 5"``.
     """
+    import pandas as pd
+
     where = _file_in_traceback(exc)
     shown = where or "a data file"
     if isinstance(exc, json.JSONDecodeError):

@@ -40,6 +40,8 @@ import vc_pool
 
 PARALLEL_SAFE = ("sphinx_multitoc_numbering", "sphinx_jupyterbook_latex")
 INDEX_NAME = "vc_inputs.json"
+#: Emitted once the pool has the stale pages, before their results come back.
+PAGES_RUNNING = "vc-pages-running"
 _POOL_KEY = "_vc_pool"
 
 
@@ -52,8 +54,13 @@ def workers() -> int:
 
 
 def environment_fingerprint() -> str:
-    """Python's version, the pool's code and every installed distribution's name and version, as one digest."""
-    names = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"])
+    """Python's version, the pool's code and every installed distribution's name and version, as one digest.
+
+    The names and versions are read from the folders' names (``pandas-2.3.3.dist-info``), which installers
+    write for every distribution: reading each distribution's metadata file took a third of a second.
+    """
+    names = sorted({entry.name for folder in sys.path if folder and os.path.isdir(folder)
+                    for entry in os.scandir(folder) if entry.name.endswith((".dist-info", ".egg-info"))})
     runner = hashlib.sha256(Path(vc_pool.__file__).read_bytes()).hexdigest()  # how the pages were run
     return hashlib.sha256("\n".join([sys.version, runner, *names]).encode()).hexdigest()
 
@@ -75,7 +82,7 @@ def _declare_and_start(app, config) -> None:
         if ext is not None:
             ext.parallel_read_safe = True
             ext.parallel_write_safe = True
-    # The pool `valuechain_lib.publish.book.build` started before Sphinx, or one started now: its preload
+    # The pool `valuechain_lib.publish.build.build` started before Sphinx, or one started now: its preload
     # runs while Sphinx loads its environment.
     handed = vc_pool.Pool.attached()
     if config.nb_execution_mode == "cache" and workers() > 0:
@@ -246,14 +253,24 @@ def execute_outdated(app, env, added, changed, removed) -> list[str]:
     failed = []
     import nbformat
 
-    try:
-        outcomes = list(pool.run(items, timeout=timeout, allow_errors=allow))
-    except RuntimeError as exc:  # the pool itself failed: myst-nb runs the pages
-        log.info(f"vc_execute: the notebook pool failed ({exc}); myst-nb runs the pages one kernel each")
-        outcomes = [vc_pool.Outcome(d, False, 0.0, error="pool failed") for d in jobs]
-    finally:
-        _stop(app)
-    for outcome in outcomes:
+    def outcomes():
+        """Each page's outcome as it finishes, so that one is cached while the others still run."""
+        done = set()
+        try:
+            running = pool.run(items, timeout=timeout, allow_errors=allow)
+            app.emit(PAGES_RUNNING)  # this process now mostly waits: other extensions may prepare meanwhile
+            for outcome in running:
+                done.add(outcome.job_id)
+                yield outcome
+        except RuntimeError as exc:  # the pool itself failed: myst-nb runs the pages left
+            log.info(f"vc_execute: the notebook pool failed ({exc}); myst-nb runs the pages one kernel each")
+            yield from (vc_pool.Outcome(d, False, 0.0, error="pool failed") for d in jobs if d not in done)
+        finally:
+            _stop(app)
+
+    count = 0
+    for outcome in outcomes():
+        count += 1
         path, cached, source = jobs[outcome.job_id]
         reread.append(outcome.job_id)
         if outcome.ok:
@@ -277,7 +294,7 @@ def execute_outdated(app, env, added, changed, removed) -> list[str]:
             log.info(f"vc_execute: {outcome.job_id}: failed in the pool ({outcome.error}); myst-nb runs it in a "
                      "kernel of its own and reports it")
     _save_index(index_path, index)
-    log.info(f"vc_execute: {len(outcomes) - len(failed)} of {len(outcomes)} notebook(s) run in "
+    log.info(f"vc_execute: {count - len(failed)} of {count} notebook(s) run in "
              f"{time.perf_counter() - started:.1f} s by {pool.workers} worker(s)")
     return [d for d in reread if d in env.all_docs]
 
@@ -286,6 +303,7 @@ def setup(app):
     # Pages to start first when no earlier run says how long each takes (a cold build): the slowest ones,
     # such as a page that evaluates every chapter's claims, so that they do not run alone at the end.
     app.add_config_value("vc_execute_first", [], "env", [list])
+    app.add_event(PAGES_RUNNING)
     app.connect("config-inited", _declare_and_start)
     app.connect("env-get-outdated", execute_outdated)
     app.connect("build-finished", _stop)

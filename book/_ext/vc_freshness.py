@@ -5,10 +5,17 @@
 is re-read on every build.
 """
 
+import importlib
+import threading
+
 from docutils import nodes
 from docutils.parsers.rst import Directive
 
 PAGE = "book/status"
+#: What the directive imports: pandas and Altair behind it take about a second, which a reader process
+#: would spend on the build's critical path; they load while the notebooks run instead (`_prepare`).
+NEEDS = "valuechain_lib.publish.book"
+_WARM_KEY = "_vc_freshness_warm"
 
 
 class FreshnessDirective(Directive):
@@ -34,7 +41,29 @@ def always_reread(app, env, added, changed, removed):
     return [PAGE] if PAGE in env.found_docs else []
 
 
+def _prepare(app):
+    """While this process waits for the notebook pool (``vc-pages-running``), import what the directive needs."""
+    if PAGE in app.env.found_docs and getattr(app, _WARM_KEY, None) is None:
+        thread = threading.Thread(target=importlib.import_module, args=(NEEDS,), daemon=True)
+        thread.start()
+        setattr(app, _WARM_KEY, thread)
+
+
+def _listen(app, config):
+    if "vc-pages-running" in app.events.events:
+        app.connect("vc-pages-running", _prepare)
+
+
+def _ready(app, env, docnames):
+    """Before Sphinx reads (and may fork readers): the import is finished, so no reader inherits it half done."""
+    thread = getattr(app, _WARM_KEY, None)
+    if thread is not None:
+        thread.join()
+
+
 def setup(app):
     app.add_directive("vc-freshness", FreshnessDirective)
     app.connect("env-get-outdated", always_reread)
+    app.connect("config-inited", _listen)  # every extension is set up by then (vc_execute defines the event)
+    app.connect("env-before-read-docs", _ready)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

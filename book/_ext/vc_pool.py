@@ -49,6 +49,11 @@ PRELOAD = (
     "numpy", "pandas", "altair", "narwhals.stable.v1", "jsonschema", "yaml", "scipy.stats", "tornado",
     "vl_convert",  # its module only: the JavaScript engine starts at the first call, in a child (or the service)
 )
+#: Optional modules the zygote keeps from loading. jsonschema imports ``rfc3987_syntax`` (when installed:
+#: JupyterLab's dependencies bring it) only to check the "iri" string formats, which no Vega-Lite schema
+#: uses, and building its grammar costs a second of the preload on every build. The build's Jupyter Book
+#: process keeps them out too (`valuechain_lib.publish.build.build`): its configuration schema has no such format.
+UNUSED_OPTIONAL = ("rfc3987_syntax",)
 # Folders under a watched root whose files are never inputs: build output, caches, VCS.
 _IGNORED_PARTS = {"_build", "__pycache__", ".git", ".ipynb_checkpoints", ".pytest_cache", ".ruff_cache"}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
@@ -517,6 +522,8 @@ def serve(workers: int, vega_service: bool = False) -> int:
 
 
 def _serve(workers: int, started: float) -> int:
+    for name in UNUSED_OPTIONAL:
+        sys.modules.setdefault(name, None)  # an import of it raises ImportError, which its importer expects
     preloaded = []
     for name in PRELOAD:
         try:
@@ -662,7 +669,8 @@ class Pool:
                 raise RuntimeError("the notebook pool did not answer in time")
 
     def run(self, notebooks: list[dict], timeout: int | None = None, allow_errors: bool = False):
-        """Run notebooks; yield an `Outcome` for each as it finishes (in finishing order).
+        """Run notebooks: hand them to the workers now and return an iterator of an `Outcome` for each, as
+        it finishes (in finishing order).
 
         Parameters
         ----------
@@ -684,6 +692,9 @@ class Pool:
             pending[item["id"]] = result
             self._stdin.write((json.dumps(job) + "\n").encode())
         self._stdin.flush()
+        return self._outcomes(pending)
+
+    def _outcomes(self, pending: dict):
         while pending:
             answer = json.loads(self._readline(None))
             result_path = pending.pop(answer["id"])

@@ -134,26 +134,29 @@ def calendar_years(quarters: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFram
     q["present_quarter"] = q["calendar_quarter"].where(q["value"].notna())
     grouped = q.groupby(keys)
     stats = grouped.agg(
-        value_sum=("value", lambda v: v.sum(min_count=1)),
         n_quarters=("value", "count"),
-        quarters_present=("present_quarter", lambda c: sorted(int(x) for x in c.dropna())),
         period_start=("period_start", "min"), period_end=("period_end", "max"),
         unit=("unit", "first"), is_stock=("is_stock", "first"),
     ).reset_index()
+    stats["value_sum"] = grouped["value"].sum(min_count=1).to_numpy()  # same group order as agg
     q4 = q[q["calendar_quarter"] == 4].set_index(keys)["value"]
     stock_rows = stats["is_stock"].astype(bool)
     balance_at_q4 = pd.Series(stats.set_index(keys).index.map(q4), index=stats.index, dtype=float)
     stats["value"] = stats["value_sum"].where(stats["n_quarters"] == 4).where(~stock_rows, balance_at_q4)
+    # The quarters a year has are listed only for the flow years left incomplete (a Python step per group).
+    incomplete = stats["value"].isna() & ~stock_rows
+    has = q.merge(stats.loc[incomplete, keys], on=keys).dropna(subset=["present_quarter"])
+    present = has.groupby(keys)["present_quarter"].agg(lambda c: sorted(int(x) for x in c))
     stats["missing_reason"] = [
         None if pd.notna(v) else ("no balance at calendar Q4" if stock
-                                  else f"calendar quarters present: {p}; a calendar year needs all four")
-        for v, p, stock in zip(stats["value"], stats["quarters_present"], stock_rows, strict=True)
+                                  else f"calendar quarters present: {present.get(key, [])}; a calendar year needs all four")
+        for v, stock, key in zip(stats["value"], stock_rows, stats[keys].itertuples(index=False, name=None), strict=True)
     ]
     stats["freq"] = "CY"
     stats["calendar_quarter"] = pd.array([pd.NA] * len(stats), dtype="Int64")
     stats["derivation"] = "sum of the four calendar-aligned quarters"
     stats["derivation"] = stats["derivation"].where(~stock_rows, "balance at the calendar Q4 period end")
-    return stats.drop(columns=["value_sum", "quarters_present", "is_stock"])
+    return stats.drop(columns=["value_sum", "is_stock"])
 
 
 def profit_pool(table: pd.DataFrame, universe: pd.DataFrame, metrics=("revenue", "gross_profit", "operating_income"),

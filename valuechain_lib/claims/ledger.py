@@ -12,6 +12,7 @@ import difflib
 import importlib
 import inspect
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -192,10 +193,17 @@ def bind_params(rule, text, claim_id: str = "?", spec: str = "") -> dict:
 
 def _anchors(page: Path) -> list[str]:
     """The ids a link ``page.html#id`` can reach: its headings' ids (as Sphinx makes them) and labels."""
+    info = page.stat()
+    return list(_anchors_of(str(page), info.st_mtime_ns, info.st_size))
+
+
+@lru_cache(maxsize=64)
+def _anchors_of(page: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    # Every load of the ledger checks every row's section against its page; the stamp re-reads an edited page.
     from docutils.nodes import make_id
 
     anchors, fence = [], None
-    for line in page.read_text(encoding="utf-8").splitlines():
+    for line in Path(page).read_text(encoding="utf-8").splitlines():
         stripped = line.strip()
         marker = re.match(r"(`{3,}|~{3,}|:{3,})", stripped)
         if marker:
@@ -212,7 +220,7 @@ def _anchors(page: Path) -> list[str]:
             anchors.append(make_id(heading.group(1)))
         elif label:
             anchors.append(label.group(1))
-    return anchors
+    return tuple(anchors)
 
 
 def _repo_roots(path: Path) -> list[Path]:

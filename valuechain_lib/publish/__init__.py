@@ -1,2 +1,2 @@
-"""What turns analyses into the book: the chart helper, vendored Vega, page helpers, the audit, the scaffold.
+"""What turns analyses into the book: the chart helper, vendored Vega, page helpers, the build, the audit, the scaffold.
 """

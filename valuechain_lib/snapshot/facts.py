@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -266,6 +267,39 @@ def _read() -> pd.DataFrame:
         raise FactsError(f"{shown_path(path)}: not a readable CSV table: {exc}") from exc
 
 
+def _stamp() -> tuple[str, int, int]:
+    """The facts file's path, modification time and size: the key under which its parsed table is kept."""
+    path = _path()
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise FactsError(f"facts table not found: {path}") from None
+    return str(path), info.st_mtime_ns, info.st_size
+
+
+@lru_cache(maxsize=4)
+def _parsed(path: str, mtime_ns: int, size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    # Validating and parsing the table costs ~40 ms and a chapter asks for facts dozens of times; the
+    # stamp in the key makes an edited file be read again. Callers get filtered copies, never these frames.
+    raw = _read()
+    try:
+        validate_facts(raw)
+    except FactsError as exc:
+        raise FactsError(f"{shown_path(_path())}: {exc}") from None
+    out = raw.copy()
+    for col in NUMBER_COLUMNS:
+        out[col] = pd.to_numeric(out[col].replace("", None)).astype("float64")
+    for col in DATE_COLUMNS:
+        out[col], precision = _parse_dates(raw[col])
+        if col != "period_end":
+            out[f"{col}_precision"] = precision
+    out["kind"] = pd.Categorical(out["kind"], categories=KINDS, ordered=True)
+    out["confidence"] = pd.Categorical(out["confidence"], categories=CONFIDENCES, ordered=True)
+    text_cols = [c for c in COLUMNS if c not in NUMBER_COLUMNS + DATE_COLUMNS + ("kind", "confidence")]
+    out[text_cols] = out[text_cols].astype("string")
+    return raw, out
+
+
 def _entity_names(entity: str) -> set[str]:
     """The whole names in an entity field ('OpenAI → Oracle' -> {'openai', 'oracle'})."""
     return {p.strip().lower() for p in re.split(r"→|/|,", entity) if p.strip()} | {entity.strip().lower()}
@@ -303,22 +337,7 @@ def facts(claim_id: str | None = None, entity: str | None = None, segment: str |
     FactsError
         If the table is missing or invalid, or ``min_confidence`` is unknown.
     """
-    raw = _read()
-    try:
-        validate_facts(raw)
-    except FactsError as exc:
-        raise FactsError(f"{shown_path(_path())}: {exc}") from None
-    out = raw.copy()
-    for col in NUMBER_COLUMNS:
-        out[col] = pd.to_numeric(out[col].replace("", None)).astype("float64")
-    for col in DATE_COLUMNS:
-        out[col], precision = _parse_dates(raw[col])
-        if col != "period_end":
-            out[f"{col}_precision"] = precision
-    out["kind"] = pd.Categorical(out["kind"], categories=KINDS, ordered=True)
-    out["confidence"] = pd.Categorical(out["confidence"], categories=CONFIDENCES, ordered=True)
-    text_cols = [c for c in COLUMNS if c not in NUMBER_COLUMNS + DATE_COLUMNS + ("kind", "confidence")]
-    out[text_cols] = out[text_cols].astype("string")
+    raw, out = _parsed(*_stamp())
     mask = pd.Series(True, index=out.index)
     date = current_date()
     if date is not None:

@@ -85,7 +85,8 @@ def financials(tickers=None, freq: str = "Q", calendar: bool = False, metrics=No
         if asked:
             raise not_yet_fetched_error(asked)
         unfetched = {}
-        no_data = [t for t in wanted if t not in set(table["ticker"])]
+        present = set(table["ticker"])
+        no_data = [t for t in wanted if t not in present]
         if no_data:
             raise ValueChainError(f"no SEC financial data in the snapshot for {no_data} (prices only)")
         table = table[table["ticker"].isin(wanted)]

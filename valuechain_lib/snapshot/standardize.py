@@ -300,8 +300,11 @@ def standardize_company(raw: pd.DataFrame, company: pd.Series) -> tuple[pd.DataF
 
 def place_in_calendar(facts: pd.DataFrame, company: pd.Series) -> pd.DataFrame:
     """From one value per tag and period to `REPORTED_COLUMNS`: tag chosen per period, periods classified
-    (duration class, fiscal and calendar labels), one fact per fiscal slot."""
-    ticker = company["ticker"]
+    (duration class, fiscal and calendar labels), one fact per fiscal slot.
+
+    ``facts`` may hold several companies (its ``ticker`` column) that share the fiscal calendar of
+    ``company`` (``fiscal_year_end_month``, ``fiscal_52_53_week``); rows come out by ticker, metric,
+    period end and duration."""
     facts = pick_tag_per_period(facts)
     is_stock = facts["kind"].eq("stock")
     facts.loc[is_stock, "start"] = pd.NaT  # balance-sheet facts are instants
@@ -314,7 +317,7 @@ def place_in_calendar(facts: pd.DataFrame, company: pd.Series) -> pd.DataFrame:
     facts = one_fact_per_slot(facts)
     cal = calendar_quarter(facts["end"])
     reported = pd.DataFrame({
-        "ticker": ticker, "metric": facts["metric"], "kind": facts["kind"], "duration": facts["duration"],
+        "ticker": facts["ticker"], "metric": facts["metric"], "kind": facts["kind"], "duration": facts["duration"],
         "fiscal_year": facts["fiscal_year"], "fiscal_quarter": facts["fiscal_quarter"],
         "period_start": facts["start"], "period_end": facts["end"],
         "calendar_year": cal["calendar_year"], "calendar_quarter": cal["calendar_quarter"],
@@ -322,4 +325,4 @@ def place_in_calendar(facts: pd.DataFrame, company: pd.Series) -> pd.DataFrame:
         "taxonomy": facts["taxonomy"], "accession": facts["accession"], "form": facts["form"],
         "filed": facts["filed"], "source": facts["source"],
     }, columns=REPORTED_COLUMNS)
-    return reported.sort_values(["metric", "period_end", "duration"]).reset_index(drop=True)
+    return reported.sort_values(["ticker", "metric", "period_end", "duration"]).reset_index(drop=True)

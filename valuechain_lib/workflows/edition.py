@@ -69,7 +69,8 @@ def run_test_suite(root: Path | None = None) -> tuple[int, str]:
     ValueChainError
         When called from inside a test suite an edition started (`RUNNING_TESTS`): no recursion.
     """
-    from valuechain_lib.publish.book import REPO_ROOT, build_environment
+    from valuechain_lib.paths import REPO_ROOT
+    from valuechain_lib.publish.build import build_environment
 
     if os.environ.get(RUNNING_TESTS):
         raise ValueChainError("an edition's test suite tried to start another edition's test suite; "
@@ -248,7 +249,7 @@ def run_edition(*, refresher: Callable[[], object] | None = None, run_tests: Cal
     run_tests : callable, optional
         Returns ``(exit code, output)``; default `run_test_suite`.
     build : callable, optional
-        Returns the build's exit code; default `valuechain_lib.publish.book.build` (the book of this
+        Returns the build's exit code; default `valuechain_lib.publish.build.build` (the book of this
         repository, from its ``data/``: the data folder must be that one).
 
     Returns
@@ -262,9 +263,8 @@ def run_edition(*, refresher: Callable[[], object] | None = None, run_tests: Cal
         they were.
     """
     from valuechain_lib.claims import ledger as claims
-    from valuechain_lib.paths import data_dir
-    from valuechain_lib.publish.book import REPO_ROOT
-    from valuechain_lib.publish.book import build as build_book
+    from valuechain_lib.paths import REPO_ROOT, data_dir
+    from valuechain_lib.publish.build import build as build_book
     from valuechain_lib.snapshot import store as snapshot
 
     started = time.perf_counter()
