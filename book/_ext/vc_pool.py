@@ -511,7 +511,11 @@ def serve(workers: int, vega_service: bool = False) -> int:
         shutil.rmtree(folder, ignore_errors=True)
 
     def ended(signum, frame):  # ended by the build: clean up and go, without freeing the heap object by object
-        cleanup()
+        # No waiting here: the signal may arrive while `cleanup` waits for the compiler, and a second wait
+        # would block on the lock the first one holds. The compiler ends on the signal (or sees us gone).
+        if service is not None:
+            service.terminate()
+        shutil.rmtree(folder, ignore_errors=True)
         os._exit(0)
 
     signal.signal(signal.SIGTERM, ended)
@@ -737,4 +741,9 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--vega-service", action="store_true", help="start a warm Vega-Lite compiler for the children")
     arguments = parser.parse_args()
-    sys.exit(serve(arguments.workers, arguments.vega_service))
+    code = serve(arguments.workers, arguments.vega_service)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Out without the interpreter's teardown: freeing the preloaded heap object by object takes seconds, and
+    # the build's SIGTERM, arriving once teardown has begun, would no longer be handled.
+    os._exit(code)

@@ -16,6 +16,7 @@ from valuechain_lib.claims.verdicts import Verdict, at_least, through_text
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.snapshot.facts import facts, label
 from valuechain_lib.snapshot.financials import financials
+from valuechain_lib.snapshot.memo import memoized
 from valuechain_lib.snapshot.universe import members, not_yet_fetched
 
 ITEMS = ("capex", "operating_cash_flow", "finance_lease_principal_payments")
@@ -26,6 +27,7 @@ SUB_LAYER = "hyperscaler"
 SHORT_NAMES = {"AMZN": "Amazon", "MSFT": "Microsoft", "GOOGL": "Alphabet", "META": "Meta", "ORCL": "Oracle"}
 
 
+@memoized
 def capex_vs_cash(tickers=None, freq: str = "TTM", since: int = 2018) -> pd.DataFrame:
     """Capex, operating cash flow and free cash flow per company and combined, by calendar quarter.
 

@@ -53,6 +53,7 @@ from valuechain_lib.snapshot.assumptions import COLUMNS as ASSUMPTION_COLUMNS
 from valuechain_lib.snapshot.assumptions import AssumptionsError
 from valuechain_lib.snapshot.facts import CONFIDENCES, KINDS, facts, label
 from valuechain_lib.snapshot.financials import financials
+from valuechain_lib.snapshot.memo import memoized
 from valuechain_lib.snapshot.universe import members
 from valuechain_lib.snapshot.vintage import as_of
 
@@ -128,12 +129,14 @@ def current_lives(table: pd.DataFrame | None = None) -> pd.Series:
 
 # --------------------------------------------------------------------------- loaders
 
+@memoized
 def load_ttm(tickers=None, since: int = 2015) -> pd.DataFrame:
     """Calendar-aligned TTM rows of `ITEMS` (tidy, from the snapshot); default the hyperscalers."""
     table = financials(list(tickers or members(sub_layer=SUB_LAYER)), freq="TTM", calendar=True, metrics=list(ITEMS))
     return table[table["calendar_year"] >= since].reset_index(drop=True)
 
 
+@memoized
 def load_quarters(tickers=None, metrics=("revenue",)) -> pd.DataFrame:
     """Discrete fiscal quarters (tidy, calendar labels kept), for `suspect_quarters`."""
     return financials(list(tickers or members(sub_layer=SUB_LAYER)), freq="Q", calendar=True, metrics=list(metrics))

@@ -23,6 +23,7 @@ from valuechain_lib.analyses.follow_the_money import capex_guidance
 from valuechain_lib.claims.verdicts import Verdict, less_than, through_text
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.snapshot.facts import facts, label
+from valuechain_lib.snapshot.memo import memoized
 from valuechain_lib.snapshot.prices import prices
 from valuechain_lib.snapshot.universe import members
 
@@ -593,6 +594,7 @@ class GuidanceStudy:
     last_price_date: pd.Timestamp
 
 
+@memoized
 def guidance_study() -> GuidanceStudy:
     """Run the event study on the facts table and the price snapshot (see the module docstring).
 

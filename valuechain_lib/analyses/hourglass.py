@@ -23,6 +23,7 @@ from valuechain_lib.snapshot.facts import (
     segment_tickers,
 )
 from valuechain_lib.snapshot.financials import financials
+from valuechain_lib.snapshot.memo import memoized
 from valuechain_lib.snapshot.universe import universe
 
 POOL_METRICS = ("revenue", "operating_income")
@@ -75,6 +76,7 @@ def complete_panel(table: pd.DataFrame, metrics, since_year: int, until=None) ->
     return kept, excluded
 
 
+@memoized
 def layer_pool(since_year: int = 2021, freq: str = "TTM") -> tuple[pd.DataFrame, dict[str, str]]:
     """Revenue and operating income pooled by layer, by calendar quarter, over a fixed set of companies.
 
@@ -128,6 +130,7 @@ def pooled_tickers(pool: pd.DataFrame) -> list[str]:
     return sorted({t for members in pool["companies"].dropna().unique() for t in members.split(", ")})
 
 
+@memoized
 def company_margins(since_year: int = 2021, freq: str = "TTM") -> pd.DataFrame:
     """Gross and operating margins per company by calendar quarter.
 
@@ -264,6 +267,7 @@ def _lowest_confidence(values) -> str:
     return max((str(v) for v in values), key=CONFIDENCES.index)
 
 
+@memoized
 def cloud_segment_quarters(segments=CLOUD_SEGMENTS) -> tuple[pd.DataFrame, dict[str, str]]:
     """Quarterly revenue and operating income of cloud segments by calendar quarter, from the facts table.
 
@@ -544,6 +548,7 @@ def _companies_in_window(tickers, quarters) -> tuple[pd.DataFrame, dict[str, str
     return rows, excluded
 
 
+@memoized
 def hourglass(since_year: int = 2021, min_segments: int = 2, max_quarters: int = 4) -> Hourglass:
     """The three layers of the essay's hourglass over the same calendar quarters, with context beside.
 

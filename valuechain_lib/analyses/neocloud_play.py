@@ -28,6 +28,7 @@ from valuechain_lib.claims.ledger import facts_through
 from valuechain_lib.claims.verdicts import Verdict, through_text
 from valuechain_lib.snapshot.facts import CONFIDENCES, QUARTER_PERIOD, facts, label
 from valuechain_lib.snapshot.financials import financials
+from valuechain_lib.snapshot.memo import memoized
 from valuechain_lib.snapshot.universe import members
 
 COREWEAVE = "CRWV"
@@ -129,6 +130,7 @@ def _margins(wide: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
+@memoized
 def coreweave(freq: str = "Q", table: pd.DataFrame | None = None) -> pd.DataFrame:
     """CoreWeave's statements by calendar quarter, with gross margin as reported and D&A-adjusted.
 
@@ -212,6 +214,7 @@ def hyperscaler_ttm(tickers=None, since: int = 2023, table: pd.DataFrame | None 
     return out[cols].sort_values(["ticker", "quarter_end"]).reset_index(drop=True)
 
 
+@memoized
 def peer_comparison(coreweave_ttm: pd.DataFrame | None = None, hyperscalers_ttm: pd.DataFrame | None = None,
                     quarter: tuple[int, int] | None = None,
                     coreweave_quarters: pd.DataFrame | None = None) -> pd.DataFrame:

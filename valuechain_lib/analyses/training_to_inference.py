@@ -25,6 +25,7 @@ from valuechain_lib.claims.verdicts import Verdict, at_least, count_of, format_v
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.snapshot.facts import CONFIDENCES, KINDS, facts, label
 from valuechain_lib.snapshot.financials import financials
+from valuechain_lib.snapshot.memo import memoized
 from valuechain_lib.snapshot.universe import members
 from valuechain_lib.snapshot.vintage import as_of
 
@@ -127,6 +128,7 @@ def get_required_growth(capex, revenue, years: float, capex_growth: float = 0.0)
 # --------------------------------------------------------------------------- filings layer
 
 
+@memoized
 def rpo_history(tickers=None, since: int = 2018, table: pd.DataFrame | None = None,
                 revenue: pd.DataFrame | None = None) -> pd.DataFrame:
     """Remaining performance obligations per hyperscaler by calendar quarter, against TTM revenue.
@@ -510,6 +512,7 @@ def matched_run_rates(rates: pd.DataFrame, period_end, max_gap_days: int) -> pd.
     return picked.drop(columns=["_gap", "_c", "_k"]).reset_index(drop=True)
 
 
+@memoized
 def funding_gap(capex_frame: pd.DataFrame | None = None, rates: pd.DataFrame | None = None,
                 years: float = GAP_YEARS, capex_growth: float = 0.0, max_gap_days: int = 92) -> dict:
     """Combined hyperscaler TTM capex against the model providers' run rates at the same date (B11).

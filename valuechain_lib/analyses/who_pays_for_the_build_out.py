@@ -36,6 +36,7 @@ from valuechain_lib.errors import ValueChainError
 from valuechain_lib.paths import data_dir
 from valuechain_lib.snapshot.facts import facts, label
 from valuechain_lib.snapshot.financials import financials
+from valuechain_lib.snapshot.memo import memoized
 from valuechain_lib.snapshot.standardize import canonical_metrics
 from valuechain_lib.snapshot.universe import members, universe
 
@@ -163,6 +164,7 @@ def _fiscal_year_is_calendar_year(ticker: str) -> bool:
     return int(u.loc[ticker, "fiscal_year_end_month"]) == 12
 
 
+@memoized
 def calendar_year_values(tickers, metrics=FLOWS + BALANCES, lines: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each company's flows and year-end balances by calendar year, nil lines applied.
 
@@ -310,6 +312,7 @@ def pooled(wide: pd.DataFrame, tickers) -> pd.DataFrame:
     return frame
 
 
+@memoized
 def build_out_table(since: int = 2020, lines: pd.DataFrame | None = None) -> pd.DataFrame:
     """The chapter's main table: `sources_and_uses` per hyperscaler and CoreWeave, and the five pooled.
 

@@ -21,6 +21,7 @@ from valuechain_lib.claims.verdicts import STATUSES, Verdict, render
 from valuechain_lib.errors import ValueChainError
 from valuechain_lib.paths import PACKAGE_DIR, data_dir
 from valuechain_lib.snapshot.facts import facts
+from valuechain_lib.snapshot.memo import memoized
 from valuechain_lib.snapshot.vintage import as_of
 
 CLAIM_COLUMNS = ["claim_id", "essay", "kind", "claim", "chapter", "section", "rule", "params", "rationale"]
@@ -357,12 +358,18 @@ def essay_date(essay: str) -> tuple[str, str]:
     return row["date"], row["date_note"]
 
 
+@memoized
+def _verdict_of(spec: str, claim_id: str, params: dict) -> Verdict:
+    """A rule's verdict on the data as they are (a chapter shows its claims' verdicts, the scorecard all)."""
+    return resolve_rule(spec, claim_id)(**params)
+
+
 def evaluate(row, date=None) -> Verdict:
     """Run one ledger row's rule with its parameters, on the snapshot as it is or as of ``date``."""
     rule = resolve_rule(row["rule"], row["claim_id"])
     params = bind_params(rule, row["params"], row["claim_id"], row["rule"])
     with as_of(date):
-        verdict = rule(**params)
+        verdict = _verdict_of(row["rule"], row["claim_id"], params)
     if not isinstance(verdict, Verdict):
         raise ClaimsError(f"claim {row['claim_id']}: rule {row['rule']} returned {type(verdict).__name__}, "
                           "not a Verdict")
