@@ -203,9 +203,11 @@ def _unchanged(data: Path) -> list[str]:
 
 # A subprocess that must never start the real book build (other work shares _build/), and whose build
 # checks this test's data copy instead of the repository's data/ (which the build always reads).
-NO_BOOK_BUILD = ("import os; import valuechain_lib.publish.book as b; "
+# No notebook pool is started either.
+NO_POOL = "import valuechain_lib.publish.build as p; p.start_pool = lambda env=None: None; "
+NO_BOOK_BUILD = ("import os; import valuechain_lib.publish.build as b; "
                  "b.build = lambda *a, **k: sys.exit('test error: the book build was reached'); "
-                 "b.build_environment = lambda base=None: dict(os.environ); ")
+                 "b.build_environment = lambda base=None: dict(os.environ); " + NO_POOL)
 
 
 def _raise_in(target: str) -> str:
@@ -235,7 +237,7 @@ CLI_CASES = [
     ("benchmarks not UTF-8", _benchmarks_not_text, ["check"], None, 2, []),
     ("Ctrl-C in summary", _unchanged, ["summary"], _raise_in("valuechain_lib.cli:_cmd_summary"), 130,
      ["interrupted"]),
-    ("Ctrl-C in build", _unchanged, ["build"], _raise_in("valuechain_lib.publish.book:build"), 130,
+    ("Ctrl-C in build", _unchanged, ["build"], _raise_in("valuechain_lib.publish.build:build") + NO_POOL, 130,
      ["build interrupted", "_build/html is incomplete"]),
     ("Ctrl-C in refresh", _unchanged, ["refresh"], _raise_in("valuechain_lib.workflows.refresh:refresh"), 130,
      ["refresh interrupted", "snapshot was not changed"]),

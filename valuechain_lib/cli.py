@@ -136,11 +136,10 @@ def _cmd_build(args) -> int:
     try:
         _cmd_check(argparse.Namespace(quiet=True))
         _cmd_summary(args)
-    except BaseException:
+        return build(pool=pool)
+    finally:
         if pool is not None:
-            pool.close(terminate=True)
-        raise
-    return build(pool=pool)
+            pool.close(terminate=True)  # the build has ended it already unless it stopped before starting
 
 
 def _cmd_refresh(args) -> int:
