@@ -363,3 +363,29 @@ def test_the_committed_history_records_the_live_snapshot():
         f"the live snapshot's edition {edition} is not in data/verdict_history.csv: run "
         "`python -m valuechain_lib edition --seed`")
     assert history[history["edition"] == edition]["verdict"].isin(STATUSES).all()
+
+
+def test_every_rule_in_a_two_company_universe_answers_or_names_what_it_lacks(tmp_path, monkeypatch):
+    """A fork's smaller universe (NVDA, META): each rule gives a verdict or a ValueChainError that says
+    what is missing (a pool with no complete company, no RPO, an absent neocloud), never a pandas error."""
+    from tests.data.recorded import recorded as rec
+    from valuechain_lib.errors import ValueChainError
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("VALUECHAIN_DATA", str(data))
+    rec.build_previous_data_dir(data)
+    for name in ("facts.csv", "essays.csv", "gpu_assumptions.csv", "depreciation_assumptions.csv",
+                 "financing_nil_lines.csv", "claims.csv"):
+        shutil.copyfile(DEFAULT_DATA_DIR / name, data / name)
+    facts = pd.read_csv(data / "facts.csv", dtype=str, keep_default_na=False)
+    facts.loc[~facts["ticker"].isin(list(rec.CIKS)), "ticker"] = ""  # rows of companies it does not hold
+    facts.to_csv(data / "facts.csv", index=False, lineterminator="\n")
+    answered = {}
+    for _, row in claims.ledger().iterrows():
+        try:
+            answered[row["claim_id"]] = claims.evaluate(row).status
+        except ValueChainError as exc:
+            answered[row["claim_id"]] = str(exc)
+    assert "no company has every quarter" in answered["A8"]
+    assert "remaining performance obligations" in answered["B9"]
+    assert len(answered) == len(claims.ledger())

@@ -102,6 +102,10 @@ def layer_pool(since_year: int = 2021, freq: str = "TTM") -> tuple[pd.DataFrame,
     kept, excluded = complete_panel(table, POOL_METRICS, since_year)
     excluded.update(other_currency)
     excluded.update(not_fetched)
+    if not kept:
+        left_out = "; ".join(f"{t}: {why}" for t, why in sorted(excluded.items())) or "the universe has none in USD"
+        raise ValueChainError(f"layer_pool: no company has every quarter of {', '.join(POOL_METRICS)} since "
+                              f"{since_year}, so no layer can be pooled ({left_out})")
     last_q = table[table["ticker"].isin(kept) & table["value"].notna()]
     last = last_q.groupby("ticker").apply(
         lambda g: int(g["calendar_year"].max()) * 4 + int(g.loc[g["calendar_year"] == g["calendar_year"].max(),

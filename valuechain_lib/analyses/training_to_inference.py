@@ -190,6 +190,10 @@ def rpo_growth_vs_revenue(history: pd.DataFrame, stale_quarters: int = 4) -> pd.
         One row per company: its latest quarter with both growth rates, ``rpo_faster`` (bool).
     """
     both = history.dropna(subset=["rpo_growth", "revenue_growth"])
+    if both.empty:
+        named = ", ".join(sorted(set(history["ticker"]))) if "ticker" in history else ""
+        raise ValueChainError("no company has a year-on-year growth of both its remaining performance "
+                              f"obligations (RPO) and its revenue in the snapshot ({named or 'no RPO rows'})")
     newest = history["quarter_end"].max()
     latest = both.sort_values("quarter_end").groupby("ticker").tail(1)
     age = (newest.to_period("Q") - latest["quarter_end"].dt.to_period("Q")).map(lambda d: d.n)

@@ -159,6 +159,12 @@ def apply_nil_lines(rows: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- calendar years
+def secondary_tickers() -> list[str]:
+    """`SECONDARY` companies the universe holds (a fork's smaller universe may hold none)."""
+    held = set(universe()["ticker"])
+    return [t for t in SECONDARY if t in held]
+
+
 def _fiscal_year_is_calendar_year(ticker: str) -> bool:
     u = universe().set_index("ticker")
     return int(u.loc[ticker, "fiscal_year_end_month"]) == 12
@@ -331,7 +337,7 @@ def build_out_table(since: int = 2020, lines: pd.DataFrame | None = None) -> pd.
         last year every hyperscaler has operating cash flow for; ``source`` says which is secondary.
     """
     tickers = members(sub_layer="hyperscaler")
-    values = calendar_year_values([*tickers, *SECONDARY], lines=lines)
+    values = calendar_year_values([*tickers, *secondary_tickers()], lines=lines)
     wide = sources_and_uses(values)
     pool = pooled(wide, tickers)
     last = int(pool.loc[pool["operating_cash_flow"].notna(), "calendar_year"].max())
@@ -542,7 +548,7 @@ def leverage(tickers=None, since: int = 2019) -> pd.DataFrame:
         ``debt_to_ocf``, ``debt_and_leases_to_ocf``, ``debt_and_leases_to_ebitda``, ``interest_cover``
         (EBITDA-like / interest expense), ``fiscal_year``, ``period_end``, ``source``.
     """
-    tickers = list(tickers or [*members(sub_layer="hyperscaler"), *SECONDARY])
+    tickers = list(tickers or [*members(sub_layer="hyperscaler"), *secondary_tickers()])
     rows = financials(tickers, freq="FY", metrics=list(LEVERAGE_ITEMS))
     rows = rows[rows["fiscal_year"] >= since]
     wide = line_items(rows, list(LEVERAGE_ITEMS), keys=["ticker", "fiscal_year"], keep_empty=True)
@@ -567,7 +573,7 @@ def latest_leverage(frame: pd.DataFrame) -> pd.DataFrame:
     """Each company's latest fiscal year with debt, leases and operating cash flow all present."""
     rows = frame.dropna(subset=["debt_and_leases_to_ocf"]).sort_values("fiscal_year")
     return rows.groupby("ticker").tail(1).set_index("ticker").reindex(
-        [t for t in [*members(sub_layer="hyperscaler"), *SECONDARY] if t in set(rows["ticker"])])
+        [t for t in [*members(sub_layer="hyperscaler"), *secondary_tickers()] if t in set(rows["ticker"])])
 
 
 # --------------------------------------------------------------------------- facts-table figures
