@@ -51,6 +51,35 @@ def data_copy(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="session")
+def previous_edition(tmp_path_factory):
+    """The recorded previous edition's data/ folder (NVDA, META), built once with the project's own code from
+    the 'previous' bodies; tests copy it before changing anything."""
+    from tests.data.recorded import recorded as rec
+
+    target = tmp_path_factory.mktemp("previous_edition") / "data"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VALUECHAIN_DATA", str(target))
+        rec.build_previous_data_dir(target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def _recorded_server_for_session():
+    from tests.data.recorded import recorded as rec
+
+    srv = rec.start_server()
+    yield srv
+    srv.stop()  # werkzeug takes ~0.5 s to stop: one server for the session, cleared after each test
+
+
+@pytest.fixture
+def recorded_server(_recorded_server_for_session):
+    """A local HTTP server for recorded responses (pytest-httpserver), with no expectations left from other tests."""
+    yield _recorded_server_for_session
+    _recorded_server_for_session.clear()
+
+
+@pytest.fixture(scope="session")
 def raw_dir():
     """The raw public data folder (tests using it are marked ``rawdata`` and skip without it)."""
     return RAW

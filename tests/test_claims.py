@@ -365,15 +365,15 @@ def test_the_committed_history_records_the_live_snapshot():
     assert history[history["edition"] == edition]["verdict"].isin(STATUSES).all()
 
 
-def test_every_rule_in_a_two_company_universe_answers_or_names_what_it_lacks(tmp_path, monkeypatch):
+def test_every_rule_in_a_two_company_universe_answers_or_names_what_it_lacks(previous_edition, tmp_path, monkeypatch):
     """A fork's smaller universe (NVDA, META): each rule gives a verdict or a ValueChainError that says
     what is missing (a pool with no complete company, no RPO, an absent neocloud), never a pandas error."""
     from tests.data.recorded import recorded as rec
     from valuechain_lib.errors import ValueChainError
 
     data = tmp_path / "data"
+    shutil.copytree(previous_edition, data)
     monkeypatch.setenv("VALUECHAIN_DATA", str(data))
-    rec.build_previous_data_dir(data)
     for name in ("facts.csv", "essays.csv", "gpu_assumptions.csv", "depreciation_assumptions.csv",
                  "financing_nil_lines.csv", "claims.csv"):
         shutil.copyfile(DEFAULT_DATA_DIR / name, data / name)

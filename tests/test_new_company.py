@@ -170,34 +170,16 @@ BAD_ROWS = {
 }
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    """The previous edition (NVDA, META), built once with the project's own code from the 'previous' bodies."""
-    target = tmp_path_factory.mktemp("template") / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VALUECHAIN_DATA", str(target))
-        rec.build_previous_data_dir(target)
-    return target
-
-
-@pytest.fixture(scope="module")
-def shared_server():
-    srv = rec.start_server()
-    yield srv
-    srv.stop()
+@pytest.fixture
+def server(recorded_server):
+    return recorded_server
 
 
 @pytest.fixture
-def server(shared_server):
-    yield shared_server
-    shared_server.clear()
-
-
-@pytest.fixture
-def small(template, tmp_path, monkeypatch, server):
+def small(previous_edition, tmp_path, monkeypatch, server):
     """A tmp copy of the two-company data/ folder, the library's data folder, with the fast settings."""
     target = tmp_path / "data"
-    shutil.copytree(template, target)
+    shutil.copytree(previous_edition, target)
     monkeypatch.setenv("VALUECHAIN_DATA", str(target))
     for key, value in rec.FAST_ENV.items():
         monkeypatch.setenv(key, value)

@@ -25,17 +25,9 @@ pytestmark = [pytest.mark.network, pytest.mark.allow_hosts(["127.0.0.1"])]
 COMPANIES = pd.DataFrame({"ticker": ["NVDA", "META"], "cik": [1045810, 1326801]})
 
 
-@pytest.fixture(scope="module")
-def shared_server():
-    srv = rec.start_server()
-    yield srv
-    srv.stop()  # werkzeug takes ~0.5 s to stop: one server for the module, cleared after each test
-
-
 @pytest.fixture
-def server(shared_server):
-    yield shared_server
-    shared_server.clear()
+def server(recorded_server):
+    return recorded_server
 
 
 @pytest.fixture
