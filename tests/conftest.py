@@ -50,6 +50,17 @@ def data_copy(tmp_path, monkeypatch):
     snapshot.load_table.cache_clear()
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, one per test module, or a failure that says how to install it."""
+    from tests.browser_tools import INSTALL_HINT, Browser, find_chromium
+
+    if not find_chromium():
+        pytest.fail(f"chromium is not installed; install it with: {INSTALL_HINT}", pytrace=False)
+    with Browser() as b:
+        yield b
+
+
 @pytest.fixture(scope="session")
 def previous_edition(tmp_path_factory):
     """The recorded previous edition's data/ folder (NVDA, META), built once with the project's own code from

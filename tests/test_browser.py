@@ -61,14 +61,6 @@ def server(built_book):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    if not find_chromium():
-        pytest.fail(f"chromium is not installed; install it with: {INSTALL_HINT}", pytrace=False)
-    with Browser() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
 def visit(browser, server):
     """visit(name) -> what loading that page did (loaded once per page, in a fresh browser context)."""
     cache: dict[str, dict] = {}

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_tools import INSTALL_HINT, Browser, find_chromium
 from tests.gzip_server import GzipServer, first_visit
 
 pytestmark = [pytest.mark.slow, pytest.mark.allow_hosts(["127.0.0.1"])]
@@ -26,14 +25,6 @@ SEARCH_SCRIPTS = ("searchindex.js", "searchtools.js", "language_data.js")
 def server(built_book):
     with GzipServer(built_book) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not find_chromium():
-        pytest.fail(f"chromium is not installed; install it with: {INSTALL_HINT}", pytrace=False)
-    with Browser() as b:
-        yield b
 
 
 def _chapters(built_book: Path) -> list[str]:

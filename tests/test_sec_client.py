@@ -167,14 +167,18 @@ def test_connection_refused_stops_the_source_at_once(env, own_server):
 
 def test_network_drop_mid_run_keeps_what_was_fetched_and_names_the_rest(env, own_server):
     server = own_server
+    stopping = []
 
     def nvda_then_drop(request):
-        threading.Thread(target=server.stop, daemon=True).start()  # the link goes down after this answer
+        stopping.append(threading.Thread(target=server.stop, daemon=True))  # the link goes down after this answer
+        stopping[-1].start()
         return Response(rec.body("NVDA"), content_type="application/json")
 
     server.expect_request(rec.path_of("NVDA")).respond_with_handler(nvda_then_drop)
     with _client([], rate=4) as client:  # 0.25 s between requests: the server is gone by the second
         result = fetch_all(COMPANIES, env / "sec", client, progress=False)
+    for thread in stopping:  # stopped before the fixture looks, or both would stop the server at once
+        thread.join(timeout=10)
     assert set(result.fetched) == {"NVDA"}
     assert result.failed == {"META": "not attempted: network unavailable"}
     assert "while fetching META" in result.network_error
