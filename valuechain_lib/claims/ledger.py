@@ -359,9 +359,9 @@ def essay_date(essay: str) -> tuple[str, str]:
 
 
 @memoized
-def _verdict_of(spec: str, claim_id: str, params: dict) -> Verdict:
+def _verdict_of(rule, params: dict) -> Verdict:
     """A rule's verdict on the data as they are (a chapter shows its claims' verdicts, the scorecard all)."""
-    return resolve_rule(spec, claim_id)(**params)
+    return rule(**params)
 
 
 def evaluate(row, date=None) -> Verdict:
@@ -369,7 +369,7 @@ def evaluate(row, date=None) -> Verdict:
     rule = resolve_rule(row["rule"], row["claim_id"])
     params = bind_params(rule, row["params"], row["claim_id"], row["rule"])
     with as_of(date):
-        verdict = _verdict_of(row["rule"], row["claim_id"], params)
+        verdict = _verdict_of(rule, params)
     if not isinstance(verdict, Verdict):
         raise ClaimsError(f"claim {row['claim_id']}: rule {row['rule']} returned {type(verdict).__name__}, "
                           "not a Verdict")

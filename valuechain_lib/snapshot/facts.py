@@ -257,8 +257,7 @@ def _path() -> Path:
     return data_dir() / "facts.csv"
 
 
-def _read() -> pd.DataFrame:
-    path = _path()
+def _read(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise FactsError(f"facts table not found: {path}")
     try:
@@ -281,11 +280,11 @@ def _stamp() -> tuple[str, int, int]:
 def _parsed(path: str, mtime_ns: int, size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     # Validating and parsing the table costs ~40 ms and a chapter asks for facts dozens of times; the
     # stamp in the key makes an edited file be read again. Callers get filtered copies, never these frames.
-    raw = _read()
+    raw = _read(Path(path))  # the file the key names, not the data folder as it may be by now
     try:
         validate_facts(raw)
     except FactsError as exc:
-        raise FactsError(f"{shown_path(_path())}: {exc}") from None
+        raise FactsError(f"{shown_path(path)}: {exc}") from None
     out = raw.copy()
     for col in NUMBER_COLUMNS:
         out[col] = pd.to_numeric(out[col].replace("", None)).astype("float64")

@@ -96,10 +96,10 @@ def rebuild(values: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     # The period rules need only a company's fiscal calendar, so the companies sharing one (most end their
     # year in December) are placed in one call: the rules' cost is mostly per call, not per row.
     companies = universe().set_index("ticker")
-    calendars = companies.loc[sorted(values["ticker"].unique()), ["fiscal_year_end_month", "fiscal_52_53_week"]]
-    reported = [place_in_calendar(values[values["ticker"].isin(group.index)].reset_index(drop=True), calendar)
-                for calendar, group in ((pd.Series(dict(zip(calendars.columns, key, strict=True))), group)
-                                        for key, group in calendars.groupby(list(calendars.columns), sort=True))]
+    calendar = ["fiscal_year_end_month", "fiscal_52_53_week"]
+    calendars = companies.loc[sorted(values["ticker"].unique()), calendar]
+    reported = [place_in_calendar(values[values["ticker"].isin(group.index)].reset_index(drop=True), group.iloc[0])
+                for _, group in calendars.groupby(calendar, sort=True)]
     reported = pd.concat(reported, ignore_index=True)
     reported = reported.sort_values(["ticker", "metric", "period_end", "duration"], kind="stable")
     reported = reported[reported["fiscal_year"] >= FIRST_FISCAL_YEAR].reset_index(drop=True)
